@@ -1,0 +1,227 @@
+"""The ``creative-gan`` command: ``creative-gan <verb> <pipeline> …``.
+
+Pipelines come from the plugin registry; each may add its own options per verb and its own verbs
+(``data``, ``render``, ``export`` …). Every user error ends as one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .errors import CreativeGANError, UsageError
+
+CORE_VERBS = ("train", "sample", "evaluate")
+ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-15"``, ``"1,5,9"``, ``"3"``, or a mix (``"0-3,10"``) → list of ints."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise UsageError(f"bad --seeds {text!r} (use e.g. 0-15 or 1,5,9)") from None
+    if not seeds:
+        raise UsageError("--seeds names no seed")
+    if len(seeds) > 100_000:
+        raise UsageError("--seeds names more than 100,000 seeds")
+    return seeds
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    """Write ``data`` as JSON atomically (temp file + rename); the folder must exist."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so errors stay one clear line."""
+
+    def error(self, message):  # noqa: D401
+        raise UsageError(f"{self.prog.removeprefix('creative-gan').strip() or 'arguments'}: {message}")
+
+
+def _base_parser() -> argparse.ArgumentParser:
+    from .registry import pipeline_names
+
+    names = ", ".join(pipeline_names()) or "none registered"
+    parser = _Parser(prog="creative-gan", description=(
+        "GANs for creative work. Verbs: list, train, sample, evaluate, data, render, export.\n"
+        f"Pipelines: {names}.\nRun `creative-gan <verb> <pipeline> --help` for a verb's options."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"creative-gan {__version__}")
+    return parser
+
+
+def _verb_parser(verb: str, pipeline: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"creative-gan {verb} {pipeline}")
+    if verb == "train":
+        parser.add_argument("--preset", help="named set of options (see the pipeline's presets)")
+        parser.add_argument("--data", help="training data folder (pipelines that read files)")
+        parser.add_argument("--steps", type=int, help="generator updates")
+        parser.add_argument("--loss", help="minimax, non_saturating, hinge, wgan, wgan_gp, lsgan")
+        parser.add_argument("--batch-size", type=int)
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:1 …")
+        parser.add_argument("--out", help="run directory (default runs/<pipeline>-<preset>)")
+        parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+        parser.add_argument("--compile", action="store_true", help="torch.compile G and D")
+        parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="any training option, e.g. --set lr_g=1e-4 --set model.width=64")
+        parser.add_argument("--no-progress", action="store_true")
+    elif verb == "sample":
+        parser.add_argument("--model", required=True, help="release folder, .zip or shipped name")
+        parser.add_argument("--seeds", default="0-15", help="e.g. 0-15 or 1,5,9")
+        parser.add_argument("-o", "--out", required=True, help="output file or folder")
+        parser.add_argument("--device")
+    elif verb == "evaluate":
+        parser.add_argument("--model", required=True, help="release folder, .zip or shipped name")
+        parser.add_argument("--json", help="also write the metrics to this JSON file")
+        parser.add_argument("--device")
+        parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _train_options(plugin, args):
+    from .options import TrainOptions
+
+    preset_name = args.preset or plugin.default_preset
+    if preset_name not in plugin.presets:
+        raise UsageError(f"unknown preset {preset_name!r} for {plugin.name} "
+                         f"(choose from {', '.join(sorted(plugin.presets))})")
+    values = json.loads(json.dumps(plugin.presets[preset_name]))  # deep copy of plain data
+    values.setdefault("out_dir", f"runs/{plugin.name}-{preset_name}")
+    for flag, key in (("steps", "steps"), ("loss", "loss"), ("batch_size", "batch_size"),
+                      ("seed", "seed"), ("device", "device"), ("out", "out_dir")):
+        if getattr(args, flag) is not None:
+            values[key] = getattr(args, flag)
+    if args.compile:
+        values["compile"] = True
+    if args.no_progress:
+        values["progress"] = False
+    for item in args.set:
+        if "=" not in item:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        if key.startswith("model."):
+            values.setdefault("model", {})[key[6:]] = _parse_value(raw)
+        else:
+            values[key] = _parse_value(raw)
+    return TrainOptions.from_dict(values), preset_name
+
+
+def _run(argv: list[str]) -> int:
+    from .registry import get_plugin, pipeline_names
+
+    if not argv or argv[0] in ("-h", "--help"):
+        _base_parser().print_help()
+        return 0
+    if argv[0] not in ALL_VERBS:
+        if argv[0] == "--version":
+            _base_parser().parse_args(argv[:1])
+        raise UsageError(f"unknown verb {argv[0]!r} (choose from {', '.join(ALL_VERBS)})")
+    verb, rest = argv[0], argv[1:]
+    if verb == "list":
+        for name in pipeline_names():
+            print(name)
+        return 0
+    names = pipeline_names()
+    if rest and rest[0] in names:
+        pipeline, rest = rest[0], rest[1:]
+    else:
+        owners = [] if verb in CORE_VERBS else [n for n in names if verb in get_plugin(n).extra_verbs]
+        if len(owners) != 1:
+            given = rest[0] if rest and not rest[0].startswith("-") else None
+            if given:
+                raise UsageError(f"unknown pipeline {given!r} (registered: {', '.join(names)})")
+            raise UsageError(f"{verb} needs a pipeline: creative-gan {verb} <{'|'.join(names)}> …")
+        pipeline = owners[0]
+    plugin = get_plugin(pipeline)
+    if verb not in CORE_VERBS and verb not in plugin.extra_verbs:
+        raise UsageError(f"pipeline {pipeline!r} has no verb {verb!r}")
+    parser = _verb_parser(verb, pipeline)
+    plugin.add_arguments(verb, parser)
+    args = parser.parse_args(rest)
+    args.pipeline = pipeline
+    if verb == "train":
+        return _train(plugin, args)
+    if verb in ("sample", "evaluate"):
+        from .release import load
+
+        pipe = load(args.model, device=args.device)
+        if pipe.pipeline_name != pipeline:
+            raise UsageError(f"{args.model} is a {pipe.pipeline_name!r} model, not {pipeline!r}")
+        if verb == "sample":
+            written = plugin.sample(pipe, parse_seeds(args.seeds), args.out, args)
+            for path in written:
+                print(path)
+            return 0
+        metrics = plugin.evaluate(pipe, args)
+        width = max(len(k) for k in metrics) if metrics else 0
+        for key, value in metrics.items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{key:<{width}}  {shown}")
+        if args.json:
+            write_json(metrics, args.json)
+        return 0
+    return int(plugin.run_verb(verb, args) or 0)
+
+
+def _train(plugin, args) -> int:
+    from .trainer import Trainer
+
+    options, preset = _train_options(plugin, args)
+    task = plugin.make_task(options, plugin.presets[preset], args)
+    result = Trainer(task, options, resume=args.resume).train()
+    if result.model_dir is not None:
+        print(f"trained {result.step} steps in {result.seconds:.1f} s; model: {result.model_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except CreativeGANError as exc:
+        print(f"creative-gan: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        print(f"creative-gan: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("creative-gan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

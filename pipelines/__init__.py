@@ -1,0 +1,1 @@
+"""Pipelines shipped with creative_gan: one sub-package per modality."""
