@@ -88,6 +88,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._extra: dict[str, float] = {}
         self._count = 0
+        self._stash = None
         if resume:
             self._resume()
         self._make_fixed_inputs()
@@ -138,8 +139,12 @@ class Trainer:
         cond_real = {k: v for k, v in real.items() if k != "x"}
         z = task.sample_latent(x_real.shape[0], self.latent_rng, self.device)
         cond_fake = task.sample_condition(real, self.latent_rng, self.device)
-        with torch.no_grad(), self.autocast:
+        # with one D step per G step, G's step reuses this batch of fakes (and its graph), as the
+        # textbook DCGAN loop does: one G forward per iteration instead of two
+        reuse = self.options.n_critic == 1
+        with torch.set_grad_enabled(reuse), self.autocast:
             fake = self.G_forward(z, **cond_fake)
+        self._stash = (z, cond_fake, fake) if reuse else None
         self.D.requires_grad_(True)
         regs = dict(opts.regularisers)
         if opts.loss == "wgan_gp":
@@ -180,11 +185,16 @@ class Trainer:
 
     def _g_step(self, real: dict) -> dict | None:
         opts, task = self.options, self.task
-        z = task.sample_latent(real["x"].shape[0], self.latent_rng, self.device)
-        cond = task.sample_condition(real, self.latent_rng, self.device)
-        self.D.requires_grad_(False)  # D's weights get no gradient (and DDP no confusion)
+        self.D.requires_grad_(False)  # D's weights get no gradient in G's step
+        if self._stash is not None:
+            z, cond, fake = self._stash
+            self._stash = None
+        else:
+            z = task.sample_latent(real["x"].shape[0], self.latent_rng, self.device)
+            cond = task.sample_condition(real, self.latent_rng, self.device)
+            with self.autocast:
+                fake = self.G_forward(z, **cond)
         with self.autocast:
-            fake = self.G_forward(z, **cond)
             fake_logits, fake_aux = split_output(self.D_forward(fake, **cond))
         terms = {"adv": g_loss(opts.loss, fake_logits)}
         weights = {"adv": self._weight("G/adv")}
