@@ -1,0 +1,117 @@
+"""Pictures of a render without matplotlib: a piano roll of the MIDI and a log-mel spectrogram of the audio.
+
+Both are drawn with numpy + Pillow (matplotlib is not a dependency) and saved as PNG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .midi_notes import load_midi
+
+# A perceptually ordered dark-to-bright map (anchors close to matplotlib's "magma"), interpolated to 256 colours.
+_MAGMA_ANCHORS = np.array([
+    [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122],
+    [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191]], dtype=np.float64)
+_TRACK_COLOURS = [(86, 180, 233), (230, 159, 0), (0, 158, 115), (204, 121, 167),
+                  (240, 228, 66), (0, 114, 178), (213, 94, 0), (170, 170, 255)]
+_DRUM_COLOUR = (120, 120, 120)
+
+
+def colour_map(values: np.ndarray) -> np.ndarray:
+    """values [...] in [0, 1] -> uint8 RGB [..., 3] through the magma-like map."""
+    positions = np.linspace(0.0, 1.0, len(_MAGMA_ANCHORS))
+    v = np.clip(np.nan_to_num(values), 0.0, 1.0)
+    rgb = np.stack([np.interp(v, positions, _MAGMA_ANCHORS[:, c]) for c in range(3)], axis=-1)
+    return rgb.round().astype(np.uint8)
+
+
+def piano_roll_png(midi, path, width: int = 1200, height: int = 480, seconds: float | None = None) -> Path:
+    """Draw the notes of `midi` (path or PrettyMIDI) as a piano roll PNG [height, width] at `path`.
+
+    x is time (0 .. end or `seconds`), y is pitch (the notes' range plus a margin); one colour per track,
+    drums in grey; faint lines mark each C and every 10 seconds. Velocity sets a note's brightness.
+    """
+    pm = load_midi(midi)
+    notes = [(n.start, n.end, n.pitch, n.velocity, i, inst.is_drum)
+             for i, inst in enumerate(pm.instruments) for n in inst.notes]
+    end = seconds if seconds else max([n[1] for n in notes], default=1.0)
+    end = max(end, 1e-3)
+    low = min([n[2] for n in notes], default=48) - 2
+    high = max([n[2] for n in notes], default=72) + 2
+    row = height / (high - low + 1)
+    image = Image.new("RGB", (width, height), (18, 18, 24))
+    draw = ImageDraw.Draw(image)
+    for pitch in range(low, high + 1):
+        if pitch % 12 == 0:
+            y = height - (pitch - low + 1) * row
+            draw.line([(0, y + row), (width, y + row)], fill=(48, 48, 60))
+    for second in range(0, int(end) + 1, 10):
+        x = second / end * (width - 1)
+        draw.line([(x, 0), (x, height)], fill=(40, 40, 52))
+    for start, stop, pitch, velocity, track, is_drum in notes:
+        base = _DRUM_COLOUR if is_drum else _TRACK_COLOURS[track % len(_TRACK_COLOURS)]
+        shade = 0.45 + 0.55 * velocity / 127
+        colour = tuple(int(c * shade) for c in base)
+        x0, x1 = start / end * (width - 1), max(stop / end * (width - 1), start / end * (width - 1) + 1)
+        y0 = height - (pitch - low + 1) * row
+        draw.rectangle([x0, y0, x1, y0 + max(row - 1, 1)], fill=colour)
+    path = Path(path)
+    image.save(path, format="PNG")
+    return path
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Triangular mel filters [n_mels, n_fft // 2 + 1] (HTK mel scale), unit peak."""
+    def hz_to_mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    def mel_to_hz(mel):
+        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(sample_rate / 2), n_mels + 2))
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (freqs[None] - lower) / np.maximum(centre - lower, 1e-9)
+    falling = (upper - freqs[None]) / np.maximum(upper - centre, 1e-9)
+    return np.clip(np.minimum(rising, falling), 0.0, None)
+
+
+def log_mel(audio: np.ndarray, sample_rate: int, n_mels: int = 128, max_frames: int = 2000,
+            top_db: float = 80.0) -> np.ndarray:
+    """audio [T] -> log-mel power in dB relative to its maximum [n_mels, frames], values in [-top_db, 0].
+
+    The hop grows with the length so a long piece gives at most `max_frames` columns, computed in chunks
+    of frames so memory stays small even for an hour of audio.
+    """
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    n_fft = int(2 ** np.ceil(np.log2(max(256, sample_rate * 0.064))))
+    audio = np.pad(audio, (n_fft // 2, n_fft // 2))
+    if len(audio) < n_fft:
+        audio = np.pad(audio, (0, n_fft - len(audio)))
+    hop = max(n_fft // 4, int(np.ceil((len(audio) - n_fft) / max(max_frames - 1, 1))))
+    frames = 1 + (len(audio) - n_fft) // hop
+    window = np.hanning(n_fft).astype(np.float32)
+    filters = mel_filterbank(sample_rate, n_fft, n_mels).astype(np.float32)
+    out = np.empty((n_mels, frames), np.float32)
+    for first in range(0, frames, 256):
+        idx = np.arange(first, min(first + 256, frames))
+        segs = np.stack([audio[i * hop:i * hop + n_fft] for i in idx]) * window
+        power = np.abs(np.fft.rfft(segs, axis=1)) ** 2
+        out[:, idx] = filters @ power.T
+    db = 10.0 * np.log10(np.maximum(out, 1e-12))
+    return np.maximum(db - db.max(), -top_db)
+
+
+def spectrogram_png(audio, sample_rate: int, path, width: int | None = None, height: int = 256,
+                    top_db: float = 80.0) -> Path:
+    """Save a log-mel spectrogram of audio [T] (float, at sample_rate Hz) as PNG; low frequencies at the bottom."""
+    db = log_mel(audio, sample_rate, top_db=top_db)
+    rgb = colour_map((db + top_db) / top_db)[::-1]          # [n_mels, frames, 3], flipped so bass is down
+    image = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
+    image = image.resize((width or max(rgb.shape[1], 64), height), Image.BILINEAR)
+    path = Path(path)
+    image.save(path, format="PNG")
+    return path
