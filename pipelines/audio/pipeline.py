@@ -1,0 +1,145 @@
+"""The audio release model: a note generator you can ask for notes, timbres and whole MIDI files.
+
+    >>> pipe = creative_gan.load("audio-default")
+    >>> notes = pipe.generate_notes([48, 60, 72], seed=3)      # [3, 64000] float32, 16 kHz
+    >>> pipe.render_midi("song.mid", "song.wav", morph="0:violin,20:seed:7")
+
+It implements the renderer's ``NoteSource`` protocol: ``generate(pitches, z, velocities, num_samples)``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from creative_gan.plugin import Pipeline
+
+from .constants import NOTE_SAMPLES, SAMPLE_RATE
+from .task import build_generator
+
+
+class AudioPipeline(Pipeline):
+    """A trained note generator (EMA weights) plus its named timbre presets and reference set."""
+
+    pipeline_name = "audio"
+
+    def __init__(self, family: str, g_config: dict, generator: torch.nn.Module, layout: dict | None = None,
+                 presets: dict[str, torch.Tensor] | None = None, reference: dict[str, torch.Tensor] | None = None,
+                 corpus_info: dict | None = None, device: torch.device | str = "cpu", batch_size: int = 64):
+        self.family, self.g_config, self.layout = family, dict(g_config), layout
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval().requires_grad_(False)
+        self.presets = {k: v.float().cpu() for k, v in (presets or {}).items()}
+        self.reference = dict(reference or {})
+        self.corpus_info = dict(corpus_info or {})
+        self.batch_size = batch_size
+        cfg = self.generator.config
+        self.latent_dim = int(cfg.latent_dim)
+        self.pitch_range = (int(cfg.pitch_min), int(cfg.pitch_max))
+        self.has_velocity = bool(cfg.use_velocity)
+        self.sample_rate = SAMPLE_RATE
+        self.note_samples = NOTE_SAMPLES
+
+    # ------------------------------------------------------------- NoteSource protocol
+    def latent_for_seed(self, seed: int) -> torch.Tensor:
+        """The timbre of an integer seed: z ~ N(0, I) from a generator seeded with it ``[latent_dim]``."""
+        return torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+    @torch.no_grad()
+    def generate(self, pitches, z, velocities=None, num_samples: int | None = None) -> torch.Tensor:
+        """Notes ``[N, num_samples]`` float32 at 16 kHz for MIDI ``pitches [N]`` and latents ``z [N, D]``."""
+        pitches = torch.as_tensor(pitches, dtype=torch.long).reshape(-1)
+        z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, self.latent_dim)
+        if z.shape[0] != pitches.shape[0]:
+            raise ValueError(f"{pitches.shape[0]} pitches but {z.shape[0]} latents")
+        lo, hi = self.pitch_range
+        if pitches.numel() and (pitches.min() < lo or pitches.max() > hi):
+            raise ValueError(f"pitches must lie in this model's range {lo}-{hi}")
+        vel = None
+        if self.has_velocity:
+            vel = torch.full_like(pitches, 100) if velocities is None else \
+                torch.as_tensor(velocities, dtype=torch.long).reshape(-1)
+        length = self.note_samples if num_samples is None else int(num_samples)
+        outputs = []
+        for start in range(0, pitches.shape[0], self.batch_size):
+            part = slice(start, start + self.batch_size)
+            args = [z[part].to(self.device), pitches[part].to(self.device)]
+            args.append(None if vel is None else vel[part].to(self.device))
+            outputs.append(self._render(args, length).float().cpu())
+        if not outputs:
+            return torch.zeros(0, length)
+        return torch.cat(outputs)
+
+    def _render(self, args, length: int) -> torch.Tensor:
+        if self.family == "harmonic":
+            return self.generator(*args, num_samples=length)
+        out = self.generator(*args)
+        if self.family == "spectral":
+            from .spectral import SpectralLayout, denormalize, spec_to_audio
+
+            out = spec_to_audio(denormalize(out.float()), SpectralLayout(**self.layout))
+        out = out.reshape(out.shape[0], -1)
+        if out.shape[1] >= length:
+            return out[:, :length]
+        return torch.nn.functional.pad(out, (0, length - out.shape[1]))
+
+    # ------------------------------------------------------------- user API
+    def latents(self, n: int, seed=None, z=None, timbre=None) -> torch.Tensor:
+        """``[n, D]`` latents: one timbre (seed, preset name or z) for all, or one per note."""
+        if z is not None:
+            z = torch.as_tensor(z, dtype=torch.float32)
+            return z.expand(n, -1).clone() if z.dim() == 1 else z
+        if timbre is not None:
+            from .timbre import resolve_timbre
+
+            return resolve_timbre(self, timbre).float().expand(n, -1).clone()
+        if seed is None:
+            seed = 0
+        if isinstance(seed, (list, tuple, range, np.ndarray)):
+            return torch.stack([self.latent_for_seed(int(s)) for s in seed])
+        return self.latent_for_seed(int(seed)).expand(n, -1).clone()
+
+    def generate_notes(self, pitches: Sequence[int], seed=None, z=None, timbre=None,
+                       velocities=None) -> np.ndarray:
+        """4-s notes ``[N, 64000]`` float32 at 16 kHz; ``seed`` (int: one timbre; list: one per note),
+        ``z`` (``[D]`` or ``[N, D]``) or ``timbre`` (preset name / seed spec) choose the timbre."""
+        pitches = torch.as_tensor(list(pitches), dtype=torch.long)
+        latents = self.latents(len(pitches), seed=seed, z=z, timbre=timbre)
+        return self.generate(pitches, latents, velocities).numpy()
+
+    def render_midi(self, midi, out_path=None, timbres=None, morph=None, track_timbres=None, **options):
+        """Play a MIDI file (path or ``pretty_midi.PrettyMIDI``) through this model; see ``render.render_midi``."""
+        from .render import render_midi
+
+        return render_midi(self, midi, out_path=out_path, timbres=timbres, morph=morph,
+                           track_timbres=track_timbres, **options)
+
+    # ------------------------------------------------------------- release
+    def release_config(self) -> dict:
+        return {"family": self.family, "generator": self.g_config, "layout": self.layout,
+                "sample_rate": self.sample_rate, "note_samples": self.note_samples,
+                "pitch_min": self.pitch_range[0], "pitch_max": self.pitch_range[1],
+                "latent_dim": self.latent_dim, "use_velocity": self.has_velocity,
+                "presets": sorted(self.presets), "corpus": self.corpus_info}
+
+    def release_tensors(self) -> dict:
+        tensors = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+        tensors.update({f"preset.{k}": v for k, v in self.presets.items()})
+        tensors.update({f"reference.{k}": v for k, v in self.reference.items()})
+        return tensors
+
+    @classmethod
+    def from_release(cls, config: dict, tensors: dict, device) -> "AudioPipeline":
+        generator = build_generator(config["family"], config["generator"])
+        state = {k[len("generator."):]: v for k, v in tensors.items() if k.startswith("generator.")}
+        generator.load_state_dict(state)
+        presets = {k[len("preset."):]: v for k, v in tensors.items() if k.startswith("preset.")}
+        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
+        return cls(config["family"], config["generator"], generator, layout=config.get("layout"),
+                   presets=presets, reference=reference, corpus_info=config.get("corpus", {}), device=device)
+
+    def to(self, device) -> "AudioPipeline":
+        self.device = torch.device(device)
+        self.generator.to(self.device)
+        return self

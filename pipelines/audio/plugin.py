@@ -1,0 +1,56 @@
+"""The ``audio`` pipeline as the CLI and the registry see it (entry point ``creative_gan.pipelines``)."""
+from __future__ import annotations
+
+import argparse
+
+from creative_gan.errors import UsageError
+from creative_gan.plugin import PipelinePlugin
+
+from .presets import PRESETS
+
+DEFAULT_MODEL = "audio-default"
+
+
+class AudioPlugin(PipelinePlugin):
+    name = "audio"
+    description = "pitch-conditioned note GAN (harmonic, GANSynth-style spectral, WaveGAN-style) and MIDI renderer"
+    presets = PRESETS
+    default_preset = "small"
+    extra_verbs = ("data", "render")
+
+    def add_arguments(self, verb: str, parser: argparse.ArgumentParser) -> None:
+        from . import commands
+
+        commands.add_arguments(verb, parser)
+
+    def make_task(self, options, preset, args):
+        from .commands import make_task
+
+        return make_task(options, args)
+
+    def from_release(self, config, tensors, device):
+        from .pipeline import AudioPipeline
+
+        return AudioPipeline.from_release(config, tensors, device)
+
+    def evaluate(self, pipe, args):
+        from .commands import evaluate
+
+        return evaluate(pipe, args)
+
+    def sample(self, pipe, seeds, out, args):
+        from .commands import sample
+
+        return sample(pipe, seeds, out, args)
+
+    def run_verb(self, verb, args):
+        from . import commands
+
+        if verb == "data":
+            return commands.data(args)
+        if verb == "render":
+            return commands.render(args)
+        raise UsageError(f"pipeline 'audio' has no verb {verb!r}")
+
+
+PLUGIN = AudioPlugin()

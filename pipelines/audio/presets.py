@@ -1,0 +1,80 @@
+"""Named training recipes for the note GAN (``creative-gan train audio --preset NAME``).
+
+Each preset is a dict of :class:`~creative_gan.options.TrainOptions` overrides; ``model`` holds the
+family, network configs, the training clip length and the spectral layout (spectral family only).
+"""
+from __future__ import annotations
+
+from .constants import NOTE_SAMPLES, SAMPLE_RATE
+
+# tiny networks: a few CPU steps in tests
+_TINY_HARMONIC_G = dict(latent_dim=16, num_samples=SAMPLE_RATE // 2, num_harmonics=24, num_noise_bands=12,
+                        hidden_dim=48, frame_hidden_dim=32)
+_TINY_MEL_D = dict(latent_dim=16, num_mels=40, channels=[8, 16, 32], feature_dim=32)
+
+PRESETS: dict[str, dict] = {
+    "tiny": {
+        "steps": 20, "batch_size": 8, "loss": "hinge", "lr_g": 2e-4, "lr_d": 2e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0},
+        "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
+        "model": {"family": "harmonic", "clip_samples": SAMPLE_RATE // 2, "generator": _TINY_HARMONIC_G,
+                  "discriminator": _TINY_MEL_D, "mode_seeking": True},
+    },
+    "tiny-spectral": {
+        "steps": 20, "batch_size": 8, "loss": "wgan_gp", "regularisers": {"drift": 0.001},
+        "lr_g": 8e-4, "lr_d": 8e-4, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99],
+        "loss_weights": {"D/pitch_ce": 10.0, "G/pitch_ce": 10.0},
+        "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
+        "model": {"family": "spectral", "clip_samples": 1024,
+                  "layout": {"n_fft": 128, "hop": 64, "n_bins": 64, "n_frames": 16, "mel": False,
+                             "num_samples": 1024},
+                  "generator": dict(latent_dim=32, num_frames=16, num_bins=64, num_upsamples=3,
+                                    base_channels=8, max_channels=32),
+                  "discriminator": dict(latent_dim=32, num_frames=16, num_bins=64, num_upsamples=3,
+                                        base_channels=8, max_channels=32, feature_dim=32)},
+    },
+    "tiny-wave": {
+        "steps": 20, "batch_size": 8, "loss": "wgan_gp", "n_critic": 2, "lr_g": 1e-4, "lr_d": 1e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0},
+        "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
+        "model": {"family": "wave", "clip_samples": 4096,
+                  "generator": dict(latent_dim=32, num_layers=4, num_samples=4096, base_channels=8),
+                  "discriminator": dict(latent_dim=32, num_layers=4, num_samples=4096, base_channels=8,
+                                        feature_dim=32)},
+    },
+    # the CPU recipe of the shipped model: harmonic G, multi-resolution log-mel D, 2-s clips
+    "small": {
+        "steps": 1500, "batch_size": 16, "loss": "hinge", "lr_g": 3e-4, "lr_d": 3e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "ema_decay": 0.995,
+        "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/mode_seeking": 0.1},
+        "checkpoint_every": 100, "preview_every": 250, "monitor_every": 100, "monitor_samples": 16,
+        "log_every": 10,
+        "model": {"family": "harmonic", "clip_samples": 2 * SAMPLE_RATE,
+                  "generator": dict(latent_dim=64, num_samples=2 * SAMPLE_RATE, hidden_dim=256,
+                                    frame_hidden_dim=128, num_harmonics=64, num_noise_bands=32),
+                  "discriminator": dict(latent_dim=64, fft_sizes=[512, 2048], num_mels=64,
+                                        channels=[32, 64, 128], feature_dim=128),
+                  "mode_seeking": True},
+    },
+    # GANSynth's recipe: IF-mel 2×128×1024, WGAN-GP + drift + AC pitch loss, Adam 8e-4 β (0, 0.99) — GPU
+    "gansynth": {
+        "steps": 200_000, "batch_size": 8, "loss": "wgan_gp", "regularisers": {"drift": 0.001},
+        "lr_g": 8e-4, "lr_d": 8e-4, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99], "ema_decay": 0.999,
+        "loss_weights": {"D/pitch_ce": 10.0, "G/pitch_ce": 10.0},
+        "checkpoint_every": 2000, "preview_every": 2000, "monitor_every": 1000,
+        "model": {"family": "spectral", "clip_samples": NOTE_SAMPLES,
+                  "layout": {"n_fft": 2048, "hop": 512, "n_bins": 1024, "n_frames": 128, "mel": True,
+                             "num_samples": NOTE_SAMPLES},
+                  "generator": dict(latent_dim=256, num_frames=128, num_bins=1024, num_upsamples=6),
+                  "discriminator": dict(latent_dim=256, num_frames=128, num_bins=1024, num_upsamples=6)},
+    },
+    # WaveGAN's recipe, 65,536-sample generator cropped to 4-s notes: WGAN-GP, 5 D steps — GPU
+    "wave": {
+        "steps": 100_000, "batch_size": 64, "loss": "wgan_gp", "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0},
+        "checkpoint_every": 2000, "preview_every": 2000, "monitor_every": 1000,
+        "model": {"family": "wave", "clip_samples": NOTE_SAMPLES,
+                  "generator": dict(latent_dim=100, num_layers=6, num_samples=NOTE_SAMPLES),
+                  "discriminator": dict(latent_dim=100, num_layers=6, num_samples=NOTE_SAMPLES)},
+    },
+}
