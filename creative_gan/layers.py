@@ -10,7 +10,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm  # re-exported: `from creative_gan.layers import spectral_norm`
+# re-exported so networks write `from creative_gan.layers import spectral_norm` (the parametrization version:
+# deep-copies and state_dicts cleanly)
+from torch.nn.utils.parametrizations import spectral_norm
 
 from .errors import UsageError
 
@@ -122,10 +124,10 @@ class MinibatchStdDev(nn.Module):
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor | float, eps: float = 1e-6) -> torch.Tensor:
-    """Spherical interpolation from `a` (t=0) to `b` (t=1) along the last dim; a, b [..., D], t scalar or [...] / [..., 1].
+    """Spherical interpolation from `a` (t=0) to `b` (t=1) along the last dim; a, b [..., D], t scalar or [...].
 
-    The direction moves along the great circle and the norm is interpolated linearly, so Gaussian latents keep a
-    typical norm. Identical (or nearly) directions fall back to linear interpolation; antiparallel ones (no unique
+    t may also be [..., 1]. The direction moves along the great circle and the norm is interpolated linearly, so
+    Gaussian latents keep a typical norm. Identical (or nearly) directions fall back to linear interpolation; antiparallel ones (no unique
     great circle) turn through a fixed direction orthogonal to `a`. Zero vectors interpolate linearly.
     """
     a, b = torch.broadcast_tensors(a, b)

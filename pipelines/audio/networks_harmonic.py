@@ -1,0 +1,342 @@
+"""The `harmonic` note GAN: a control generator driving a harmonic-plus-noise synth, judged on log-mel spectrograms.
+
+G maps (z, pitch, velocity) to frame-rate controls — loudness envelope, a distribution over K harmonics, noise
+band magnitudes, a per-note inharmonicity — and renders them with `synth.HarmonicNoiseSynth` at the exact MIDI
+pitch frequency, so every note is in tune by construction. Two bounds keep the pitch audible whatever G learns:
+the fundamental is never weaker than `fundamental_floor` × the strongest partial, and the noise power never
+exceeds `max_noise_ratio` × the harmonic power. z drives the timbre from both ends: a static per-note harmonic
+profile and FiLM modulation of the envelope network, so different z give clearly different instruments.
+
+Its discriminator, `MelDiscriminator`, judges log-mel spectrograms (one or several resolutions) with
+spectral-norm convolutions, minibatch stddev, a pitch projection term and the AC-GAN pitch head.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from creative_gan.layers import MinibatchStdDev, PixelNorm, check_label_range, spectral_norm
+
+from .constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, PITCH_MAX, PITCH_MIN, SAMPLE_RATE
+from .synth import HarmonicNoiseSynth, midi_to_hz, num_frames_for
+
+__all__ = ["HarmonicGeneratorConfig", "HarmonicGenerator", "MelDiscriminatorConfig", "MelDiscriminator",
+           "pitch_features", "time_features"]
+
+_DECAY_SECONDS = (0.01, 0.04, 0.15, 0.5, 1.5, 4.0)     # time constants of the envelope basis (onset decays)
+_RELEASE_SECONDS = (0.02, 0.08, 0.3, 1.0)              # time constants after note-off
+NUM_TIME_FEATURES = len(_DECAY_SECONDS) + 1 + len(_RELEASE_SECONDS)
+_ONSET_FEATURE = _DECAY_SECONDS.index(0.01)                                     # exp(−t / 10 ms)
+_RELEASE_FEATURE = len(_DECAY_SECONDS) + 1 + _RELEASE_SECONDS.index(0.3)        # 1 − exp(−(t − off) / 0.3 s)
+
+
+@dataclass
+class HarmonicGeneratorConfig:
+    """Sizes and bounds of `HarmonicGenerator`; times in samples unless named `_seconds`."""
+
+    latent_dim: int = 64
+    pitch_min: int = PITCH_MIN
+    pitch_max: int = PITCH_MAX
+    use_velocity: bool = False
+    sample_rate: int = SAMPLE_RATE
+    num_samples: int = NOTE_SAMPLES        # default render length (any length works: controls are analytic in t)
+    hop_size: int = 256                    # samples per control frame (62.5 frames/s at 16 kHz)
+    num_harmonics: int = 64
+    num_noise_bands: int = 40              # mel-spaced, 0 Hz..Nyquist
+    hidden_dim: int = 256                  # per-note trunk width
+    frame_hidden_dim: int = 192            # per-frame envelope network width
+    note_off_seconds: float = NOTE_OFF_SECONDS
+    fundamental_floor: float = 0.35        # fundamental amplitude ≥ this × strongest partial (≈ −9 dB)
+    max_noise_ratio: float = 0.3           # noise power ≤ this × harmonic power (≈ −5 dB)
+    max_inharmonicity: float = 5e-4        # stiff-string B; partial k sharpened by √((1+Bk²)/(1+B))
+    pitch_feature_spacing: float = 6.0     # semitones between the smooth pitch-code bumps
+
+    @property
+    def num_pitches(self) -> int:
+        return self.pitch_max - self.pitch_min + 1
+
+    @classmethod
+    def tiny(cls, **overrides) -> "HarmonicGeneratorConfig":
+        """A CPU-test preset: 1-s notes, narrow networks, 32 harmonics, 16 noise bands."""
+        values = dict(num_samples=SAMPLE_RATE, num_harmonics=32, num_noise_bands=16, hidden_dim=64,
+                      frame_hidden_dim=48)
+        values.update(overrides)
+        return cls(**values)
+
+
+def pitch_features(pitch: torch.Tensor, pitch_min: int, pitch_max: int, spacing: float) -> torch.Tensor:
+    """Smooth pitch code [B, n]: Gaussian bumps every `spacing` semitones + a linear term; MIDI pitch [B] → float.
+
+    Unlike a one-hot, neighbouring pitches share features, so pitches missing from the training set (a corpus of
+    36–84 rendering a bass line at 28) still get a sensible timbre.
+    """
+    centres = torch.arange(pitch_min, pitch_max + spacing, spacing, dtype=torch.float32, device=pitch.device)
+    p = pitch.float()[:, None]
+    bumps = torch.exp(-0.5 * ((p - centres) / spacing) ** 2)
+    linear = (p - 0.5 * (pitch_min + pitch_max)) / max(pitch_max - pitch_min, 1) * 2
+    return torch.cat([bumps, linear], dim=1)
+
+
+def time_features(num_frames: int, hop_size: int, sample_rate: int, note_off: torch.Tensor) -> torch.Tensor:
+    """Envelope basis [B, F, NUM_TIME_FEATURES] at frame times t = n·hop/sr: onset decays exp(−t/τ), t/4 s, and
+    post-note-off ramps 1 − exp(−(t − off)/τ); note_off [B] seconds."""
+    t = torch.arange(num_frames, dtype=torch.float32, device=note_off.device) * (hop_size / sample_rate)
+    decays = torch.exp(-t[:, None] / torch.tensor(_DECAY_SECONDS, device=t.device))         # [F, 6]
+    onset = torch.cat([decays, t[:, None] / 4.0], dim=1).expand(note_off.shape[0], -1, -1)
+    released = (t[None, :] - note_off[:, None]).clamp_min(0.0)[..., None]                    # [B, F, 1]
+    release = 1 - torch.exp(-released / torch.tensor(_RELEASE_SECONDS, device=t.device))
+    return torch.cat([onset, release], dim=-1)
+
+
+class HarmonicGenerator(nn.Module):
+    """(z [B, latent_dim], MIDI pitch [B], velocity [B] | None) → audio [B, num_samples] in about [−1, 1].
+
+    forward(..., num_samples=N) renders only the first N samples (identical to the start of a longer render in
+    eval mode); note_off (seconds, float or [B]) moves the release, default `note_off_seconds`. In training mode
+    the noise is fresh random noise; in eval mode it comes from the synth's fixed table, so G is a deterministic
+    function of its inputs.
+    """
+
+    def __init__(self, config: HarmonicGeneratorConfig | None = None):
+        super().__init__()
+        self.config = config = config or HarmonicGeneratorConfig()
+        hidden, frame_hidden, harmonics, bands = (config.hidden_dim, config.frame_hidden_dim,
+                                                  config.num_harmonics, config.num_noise_bands)
+        num_pitch_features = pitch_features(torch.tensor([config.pitch_min]), config.pitch_min, config.pitch_max,
+                                            config.pitch_feature_spacing).shape[1]
+        in_features = config.latent_dim + num_pitch_features + int(config.use_velocity)
+        self.latent_norm = PixelNorm()
+        self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.LeakyReLU(0.2),
+                                   nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
+        # per-note (static) heads: the timbre's harmonic profile, noise colour, string stiffness
+        self.static_harmonics = nn.Linear(hidden, harmonics)
+        self.static_noise = nn.Linear(hidden, bands)
+        self.inharmonicity_head = nn.Linear(hidden, 1)
+        # per-frame envelope network: time basis, FiLM-modulated by the note code
+        self.time_projection = nn.Linear(NUM_TIME_FEATURES, frame_hidden)
+        self.film = nn.Linear(hidden, 2 * frame_hidden)
+        self.frame_layer = nn.Linear(frame_hidden, frame_hidden)
+        self.frame_head = nn.Linear(frame_hidden, 1 + harmonics + bands)
+        self.synth = HarmonicNoiseSynth(config.sample_rate, config.hop_size, harmonics, bands)
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self) -> None:
+        """He init (so the note code has unit scale), then heads sized so that z already changes the timbre
+        clearly at step 0: harmonic-profile logits and envelope FiLM vary by ≈1 and ≈0.5 across z. Biases start
+        from a natural falling spectrum, faint noise and almost no stiffness."""
+        for layer in (*self.trunk, self.time_projection, self.frame_layer):
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, a=0.2)
+                nn.init.zeros_(layer.bias)
+        hidden = self.config.hidden_dim
+        nn.init.normal_(self.static_harmonics.weight, std=1.0 / math.sqrt(hidden))
+        nn.init.normal_(self.static_noise.weight, std=1.0 / math.sqrt(hidden))
+        nn.init.normal_(self.film.weight, std=0.5 / math.sqrt(hidden))
+        nn.init.zeros_(self.film.bias)
+        harmonic_number = torch.arange(1, self.config.num_harmonics + 1, dtype=torch.float32)
+        self.static_harmonics.bias.copy_(-1.5 * torch.log(harmonic_number))     # a_k ∝ k^-1.5, −9 dB/octave
+        self.frame_head.weight.mul_(0.3)      # time variation starts gentle; the per-note profile carries timbre
+        self.static_noise.bias.fill_(-2.0)
+        self.inharmonicity_head.bias.fill_(-3.0)
+
+    def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None) -> torch.Tensor:
+        """Per-note code [B, hidden_dim] from unit-RMS z, the smooth pitch code and velocity/127."""
+        cfg = self.config
+        parts = [self.latent_norm(z), pitch_features(pitch, cfg.pitch_min, cfg.pitch_max, cfg.pitch_feature_spacing)]
+        if cfg.use_velocity:
+            if velocity is None:
+                velocity = torch.full_like(pitch, 100)
+            check_label_range(velocity, 0, 127, "velocity")
+            parts.append(velocity.float()[:, None] / 127.0)
+        return self.trunk(torch.cat(parts, dim=1))
+
+    def controls(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
+                 num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> dict:
+        """Synth controls for the first `num_samples` samples (F = ceil(N/hop) + 1 frames).
+
+        Returns f0 [B] Hz, amplitude [B, F] (linear, ≤ 1), harmonic_distribution [B, F, K] (sums to 1 over
+        partials below Nyquist), harmonic_amplitudes [B, F, K], noise_magnitudes [B, F, bands] (RMS),
+        inharmonicity [B].
+        """
+        cfg = self.config
+        pitch = torch.as_tensor(pitch, device=z.device)
+        check_label_range(pitch, cfg.pitch_min, cfg.pitch_max, "pitch")
+        if z.dim() != 2 or z.shape[1] != cfg.latent_dim or pitch.shape != z.shape[:1]:
+            raise ValueError(f"expected z [B, {cfg.latent_dim}] and pitch [B], got {tuple(z.shape)} and "
+                             f"{tuple(pitch.shape)}")
+        num_samples = cfg.num_samples if num_samples is None else int(num_samples)
+        num_frames = num_frames_for(num_samples, cfg.hop_size)
+        note_off = cfg.note_off_seconds if note_off is None else note_off
+        note_off = torch.as_tensor(note_off, dtype=torch.float32, device=z.device).expand(z.shape[0])
+
+        code = self._note_code(z, pitch, velocity)                                          # [B, H]
+        scale, shift = self.film(code)[:, None].chunk(2, dim=-1)
+        times = time_features(num_frames, cfg.hop_size, cfg.sample_rate, note_off)           # [B, F, P]
+        hidden = F.leaky_relu(self.time_projection(times) * (1 + scale) + shift, 0.2)
+        hidden = F.leaky_relu(self.frame_layer(hidden), 0.2)
+        amp_logit, harmonic_logits, noise_logits = self.frame_head(hidden).split(
+            [1, cfg.num_harmonics, cfg.num_noise_bands], dim=-1)
+
+        f0 = midi_to_hz(pitch)
+        inharmonicity = cfg.max_inharmonicity * torch.sigmoid(self.inharmonicity_head(code)[:, 0])
+        audible = self.synth.harmonic_mask(f0, inharmonicity)[:, None]                     # [B, 1, K]
+        harmonic_logits = harmonic_logits + self.static_harmonics(code)[:, None]
+        distribution = torch.softmax(harmonic_logits.masked_fill(~audible, -math.inf), dim=-1)
+        # the fundamental never falls more than `fundamental_floor` below the strongest partial (no octave jumps)
+        floor = cfg.fundamental_floor * distribution.amax(dim=-1, keepdim=True)
+        fundamental = torch.maximum(distribution[..., :1], floor)
+        distribution = torch.cat([fundamental, distribution[..., 1:]], dim=-1)
+        distribution = distribution / distribution.sum(dim=-1, keepdim=True)
+
+        # prior: a ≈10 ms fade-in from silence (no onset click) and a ≈0.3 s fade after note-off; G may override
+        envelope_prior = -8.0 * (times[..., _ONSET_FEATURE] + times[..., _RELEASE_FEATURE])
+        amplitude = torch.sigmoid(amp_logit[..., 0] + envelope_prior)                       # [B, F]
+        harmonic_amplitudes = amplitude[..., None] * distribution
+        # noise RMS ≤ √(ratio · harmonic power); harmonic power = Σ a_k² / 2
+        harmonic_power = harmonic_amplitudes.pow(2).sum(dim=-1, keepdim=True) / 2
+        noise_ceiling = torch.sqrt(cfg.max_noise_ratio * harmonic_power + 1e-12)
+        noise_shape = torch.sigmoid(noise_logits + self.static_noise(code)[:, None])
+        return {"f0": f0, "amplitude": amplitude, "harmonic_distribution": distribution,
+                "harmonic_amplitudes": harmonic_amplitudes, "noise_magnitudes": noise_ceiling * noise_shape,
+                "inharmonicity": inharmonicity}
+
+    def forward(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
+                num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> torch.Tensor:
+        num_samples = self.config.num_samples if num_samples is None else int(num_samples)
+        pitch = torch.as_tensor(pitch, device=z.device)
+        velocity = None if velocity is None else torch.as_tensor(velocity, device=z.device)
+        if not torch.is_tensor(note_off) or note_off.dim() == 0:
+            note_off = torch.as_tensor(self.config.note_off_seconds if note_off is None else note_off,
+                                       dtype=torch.float32, device=z.device).expand(z.shape[0])
+        # a few notes at a time keep every [notes, frames, …] temporary cache-sized (≈1.5× faster on CPU)
+        chunk = max(1, self.synth.frames_per_chunk // num_frames_for(num_samples, self.config.hop_size))
+        pieces = []
+        for start in range(0, z.shape[0], chunk):
+            part = slice(start, start + chunk)
+            c = self.controls(z[part], pitch[part], None if velocity is None else velocity[part], num_samples,
+                              note_off[part])
+            if self.training:   # fresh noise each step: D cannot learn a fixed noise pattern
+                noise_offset = None
+            else:               # deterministic, varies by pitch and z so simultaneous notes do not share noise
+                noise_offset = pitch[part].long() * 37 + (z[part, 0].detach().abs() * 1000).long()
+            pieces.append(self.synth(c["f0"], c["harmonic_amplitudes"], c["noise_magnitudes"], c["inharmonicity"],
+                                     num_samples, noise_offset))
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+
+@dataclass
+class MelDiscriminatorConfig:
+    """Sizes of `MelDiscriminator`; one branch per FFT size (hop = fft_size / 4), logits summed over branches.
+
+    latent_dim is unused by D (kept so every audio network config shares the same keys).
+    """
+
+    latent_dim: int = 64
+    pitch_min: int = PITCH_MIN
+    pitch_max: int = PITCH_MAX
+    use_velocity: bool = False
+    sample_rate: int = SAMPLE_RATE
+    fft_sizes: tuple[int, ...] = (1024,)
+    num_mels: int = 80
+    min_frequency: float = 20.0            # Hz
+    channels: tuple[int, ...] = (16, 32, 64, 128)    # one stride-2 conv block each (CPU-sized: ≈0.1 s fwd+bwd
+    feature_dim: int = 128                            # for 16 two-second clips on one core)
+    minibatch_group_size: int = 4
+
+    def __post_init__(self):            # JSON round trips turn tuples into lists
+        self.fft_sizes, self.channels = tuple(self.fft_sizes), tuple(self.channels)
+
+    @property
+    def num_pitches(self) -> int:
+        return self.pitch_max - self.pitch_min + 1
+
+    @classmethod
+    def tiny(cls, **overrides) -> "MelDiscriminatorConfig":
+        """A CPU-test preset: 40 mels, three narrow blocks."""
+        values = dict(num_mels=40, channels=(8, 16, 32), feature_dim=32)
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def multi_resolution(cls, **overrides) -> "MelDiscriminatorConfig":
+        """Three resolutions (512, 1024, 2048-point FFTs): sharper onsets and finer low harmonics, ≈3× the cost."""
+        values = dict(fft_sizes=(512, 1024, 2048))
+        values.update(overrides)
+        return cls(**values)
+
+
+class _MelBranch(nn.Module):
+    """Log-mel front end + spectral-norm conv stack; audio [B, T] → features [B, feature_dim] (any T ≥ fft_size)."""
+
+    def __init__(self, config: MelDiscriminatorConfig, fft_size: int):
+        super().__init__()
+        import torchaudio   # imported here so generating audio never needs it
+
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            config.sample_rate, n_fft=fft_size, hop_length=fft_size // 4, f_min=config.min_frequency,
+            n_mels=config.num_mels, power=2.0, norm="slaney", mel_scale="slaney")
+        layers, in_channels = [spectral_norm(nn.Conv2d(1, config.channels[0], 3, padding=1)), nn.LeakyReLU(0.2)], \
+            config.channels[0]
+        for out_channels in config.channels:
+            layers += [spectral_norm(nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            in_channels = out_channels
+        self.convs = nn.Sequential(*layers)
+        self.stddev = MinibatchStdDev(config.minibatch_group_size)
+        self.final_conv = spectral_norm(nn.Conv2d(in_channels + 1, in_channels, 3, padding=1))
+        mel_rows = config.num_mels
+        for _ in config.channels:
+            mel_rows //= 2
+        self.to_features = spectral_norm(nn.Linear(2 * in_channels * mel_rows, config.feature_dim))
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(audio.device.type, enabled=False):   # log-mel in float32 even under AMP
+            log_mel = torch.log(self.mel(audio.float()) + 1e-5)      # [B, mels, frames]
+        x = self.convs(((log_mel + 5.0) / 5.0)[:, None])            # fixed affine: silence ≈ −1.3, loud ≈ +1.3
+        x = F.leaky_relu(self.final_conv(self.stddev(x)), 0.2)      # [B, C, mel_rows, frames']
+        pooled = torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)   # pool over time: any clip length works
+        return F.leaky_relu(self.to_features(pooled.flatten(1)), 0.2)
+
+
+class MelDiscriminator(nn.Module):
+    """(audio [B, T] or [B, 1, T], MIDI pitch [B], velocity [B] | None) → (logits [B], aux).
+
+    logit = Σ_branches w·φ(x) + ⟨embed(pitch), φ(x)⟩ (+ ⟨embed(velocity), φ(x)⟩): a projection discriminator.
+    aux: "pitch_logits" [B, num_pitches] (AC-GAN head, class = pitch − pitch_min, branch average) and
+    "features" [B, feature_dim · branches].
+    """
+
+    def __init__(self, config: MelDiscriminatorConfig | None = None):
+        super().__init__()
+        self.config = config = config or MelDiscriminatorConfig()
+        self.branches = nn.ModuleList(_MelBranch(config, n) for n in config.fft_sizes)
+        width = config.feature_dim
+        self.logit_heads = nn.ModuleList(spectral_norm(nn.Linear(width, 1)) for _ in config.fft_sizes)
+        self.pitch_embeddings = nn.ModuleList(spectral_norm(nn.Embedding(config.num_pitches, width))
+                                              for _ in config.fft_sizes)
+        self.pitch_heads = nn.ModuleList(nn.Linear(width, config.num_pitches) for _ in config.fft_sizes)
+        self.velocity_embeddings = nn.ModuleList(spectral_norm(nn.Embedding(128, width)) for _ in config.fft_sizes) \
+            if config.use_velocity else None
+
+    def forward(self, audio: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None):
+        cfg = self.config
+        if audio.dim() == 3:
+            audio = audio[:, 0]
+        pitch = torch.as_tensor(pitch, device=audio.device)
+        check_label_range(pitch, cfg.pitch_min, cfg.pitch_max, "pitch")
+        pitch_class = pitch.long() - cfg.pitch_min
+        logits, pitch_logits, features = 0.0, 0.0, []
+        for i, branch in enumerate(self.branches):
+            phi = branch(audio)
+            logit = self.logit_heads[i](phi)[:, 0] + (self.pitch_embeddings[i](pitch_class) * phi).sum(dim=1)
+            if self.velocity_embeddings is not None and velocity is not None:
+                check_label_range(velocity, 0, 127, "velocity")
+                logit = logit + (self.velocity_embeddings[i](velocity.long()) * phi).sum(dim=1)
+            logits = logits + logit
+            pitch_logits = pitch_logits + self.pitch_heads[i](phi) / len(self.branches)
+            features.append(phi)
+        return logits, {"pitch_logits": pitch_logits, "features": torch.cat(features, dim=1)}
