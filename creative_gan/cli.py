@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -199,7 +200,10 @@ def _run(argv: list[str]) -> int:
 def _train(plugin, args) -> int:
     from .trainer import Trainer
 
+    from .device import seed_everything
+
     options, preset = _train_options(plugin, args)
+    seed_everything(options.seed)  # network initialisation is part of a seeded run
     task = plugin.make_task(options, plugin.presets[preset], args)
     result = Trainer(task, options, resume=args.resume).train()
     if result.model_dir is not None:
@@ -207,9 +211,14 @@ def _train(plugin, args) -> int:
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"creative-gan: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.formatwarning = _one_line_warning
     try:
         return _run(argv)
     except CreativeGANError as exc:
