@@ -170,10 +170,37 @@ def sample(pipe, seeds, out, args) -> list[str]:
 
 
 def evaluate(pipe, args) -> dict:
-    from .evaluation import evaluate_model
+    """All five figures (and their real references) over the model's pitch range.
 
-    return evaluate_model(pipe, data=args.data, notes_per_pitch=args.notes_per_pitch,
-                          pitch_step=args.pitch_step, seed=args.seed)
+    Each generated note gets its own z (seeds ``seed·10⁶ + i``), so diversity measures the latent
+    space, not one instrument. Without ``--data`` the reference stored with the model is used.
+    """
+    from .evaluation import evaluate_notes
+    from .nsynth import CorpusError, read_corpus
+
+    if args.notes_per_pitch < 2:
+        raise UsageError("--notes-per-pitch must be at least 2 (diversity needs pairs)")
+    lo, hi = pipe.pitch_range
+    pitches = list(range(lo, hi + 1, max(1, args.pitch_step)))
+
+    def generate(asked: torch.Tensor, seed: int) -> np.ndarray:
+        z = torch.stack([pipe.latent_for_seed(seed * 1_000_000 + i) for i in range(len(asked))])
+        return pipe.generate(asked, z).numpy()
+
+    if args.data:
+        try:
+            corpus = read_corpus(args.data, pitch_range=(lo, hi))
+        except CorpusError as exc:
+            raise UsageError(str(exc)) from None
+        pitches = [p for p in pitches if p in corpus.pitch_histogram()]
+        if not pitches:
+            raise UsageError(f"{args.data}: no notes in this model's pitch range {lo}-{hi}")
+        return evaluate_notes(generate, real_corpus=corpus, pitches=pitches,
+                              n_per_pitch=args.notes_per_pitch, seed=args.seed)
+    if not pipe.reference:
+        raise UsageError("this model has no stored reference set; pass --data CORPUS")
+    return evaluate_notes(generate, pitches=pitches, n_per_pitch=args.notes_per_pitch, seed=args.seed,
+                          reference=pipe.reference)
 
 
 def render(args) -> int:
