@@ -130,6 +130,7 @@ def make_task(options, args):
         generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout),
         latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking),
         image_like=family == "spectral", name=f"audio-{family}", family=family, g_config=g_cfg,
+        corpus=corpus, build_bank=bool(model.get("bank", False)),
         layout=layout, use_velocity=use_velocity, paired_conditions=mode_seeking,
         corpus_info={"path": str(args.data), "notes": len(corpus),
                      "instruments": {str(k): v for k, v in corpus.instruments().items()},

@@ -55,7 +55,7 @@ PRESETS: dict[str, dict] = {
                                     frame_hidden_dim=128, num_harmonics=64, num_noise_bands=32),
                   "discriminator": dict(latent_dim=64, fft_sizes=[1024], num_mels=64,
                                         channels=[16, 32, 64, 128], feature_dim=128),
-                  "mode_seeking": True},
+                  "mode_seeking": True, "bank": True},
     },
     # GANSynth's recipe: IF-mel 2×128×1024, WGAN-GP + drift + AC pitch loss, Adam 8e-4 β (0, 0.99) — GPU
     "gansynth": {

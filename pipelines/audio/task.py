@@ -135,6 +135,8 @@ class AudioTask(GANTask):
     corpus_info: dict = dataclasses.field(default_factory=dict)
     paired_conditions: bool = False
     release_extras: dict = dataclasses.field(default_factory=dict)
+    corpus: object = None              # the training corpus (for the preset bank and reference set)
+    build_bank: bool = False           # attach a preset bank + evaluation reference at release
 
     def sample_condition(self, real, generator, device):
         pitch = real["pitch"]
@@ -177,6 +179,17 @@ class AudioTask(GANTask):
     def release(self, generator_ema, provenance):
         from .pipeline import AudioPipeline
 
+        import copy
+
         layout = dataclasses.asdict(self.layout) if self.layout is not None else None
-        return AudioPipeline(self.family, self.g_config, generator_ema, layout=layout,
+        pipe = AudioPipeline(self.family, self.g_config, copy.deepcopy(generator_ema), layout=layout,
                              corpus_info=self.corpus_info, **self.release_extras)
+        if self.build_bank and self.corpus is not None:
+            from .bank import build_bank
+            from .evaluation import build_reference
+
+            lo, hi = pipe.pitch_range
+            pitches = [p for p in self.corpus.pitch_histogram() if lo <= p <= hi]
+            pipe.presets = build_bank(pipe, self.corpus)
+            pipe.reference = build_reference(self.corpus, pitches)
+        return pipe
