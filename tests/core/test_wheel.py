@@ -16,6 +16,7 @@ def test_wheel_installs_and_runs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "creative_gan/pipelines/digits/plugin.py" in names
     assert "creative_gan/cli.py" in names
+    assert "creative_gan/assets/audio-default/model.safetensors" in names
     assert not any(n.startswith(("pipelines/", "demos/", "tests/")) for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)
 

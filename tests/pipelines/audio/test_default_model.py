@@ -1,0 +1,52 @@
+"""The shipped audio-default model: loads offline, plays the README's MIDI, is in tune and diverse."""
+import json
+
+import numpy as np
+import soundfile as sf
+
+import creative_gan
+from creative_gan.cli import main
+from creative_gan.pipelines.audio.metrics import pitch_accuracy
+from creative_gan.release import ASSETS, shipped_models
+
+EXAMPLES = ASSETS.parents[1] / "examples"
+
+
+def test_shipped_and_complete():
+    assert "audio-default" in shipped_models()
+    pipe = creative_gan.load("audio-default")
+    assert pipe.pitch_range == (24, 84) and pipe.sample_rate == 16000
+    assert {"violin", "flute", "trumpet", "acoustic-grand-piano"} <= set(pipe.presets)
+    assert pipe.reference, "stored evaluation reference missing"
+    assert sum(p.stat().st_size for p in (ASSETS / "audio-default").iterdir()) < 25e6
+    assert (ASSETS / "audio-default" / "MODEL_CARD.md").is_file()
+
+
+def test_notes_are_in_tune_and_presets_differ():
+    pipe = creative_gan.load("audio-default")
+    pitches = [28, 40, 52, 64, 76, 84]
+    notes = pipe.generate_notes(pitches, timbre="violin")
+    assert pitch_accuracy(notes, pitches).accuracy >= 5 / 6
+    flute = pipe.generate_notes([64], timbre="flute")[0]
+    violin = notes[3]
+    assert np.abs(flute - violin).mean() > 0.1 * np.abs(violin).mean()
+
+
+def test_readme_main_command(tmp_path):
+    out, summary = tmp_path / "ode.wav", tmp_path / "ode.json"
+    code = main(["render", str(EXAMPLES / "ode_to_joy.mid"), "-o", str(out), "--morph",
+                 "0:violin,15:flute,30:trumpet", "--json", str(summary), "--no-progress"])
+    assert code == 0
+    info = json.loads(summary.read_text())
+    audio, sr = sf.read(str(out))
+    assert sr == 16000 and abs(len(audio) / sr - info["duration_s"]) < 0.05
+    assert info["notes_rendered"] > 50 and 0.5 < np.abs(audio).max() <= 1.0
+
+
+def test_evaluate_without_data_uses_the_stored_reference(tmp_path):
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "audio", "--model", "audio-default", "--pitch-step", "12",
+                 "--notes-per-pitch", "3", "--json", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["pitch_accuracy"] >= 0.8 and metrics["diversity_ratio"] > 0.3
+    assert metrics["real_pitch_accuracy"] > 0.9 and "real_diversity_ratio" in metrics
