@@ -196,12 +196,20 @@ def evaluate(pipe, args) -> dict:
         pitches = [p for p in pitches if p in corpus.pitch_histogram()]
         if not pitches:
             raise UsageError(f"{args.data}: no notes in this model's pitch range {lo}-{hi}")
-        return evaluate_notes(generate, real_corpus=corpus, pitches=pitches,
-                              n_per_pitch=args.notes_per_pitch, seed=args.seed)
-    if not pipe.reference:
-        raise UsageError("this model has no stored reference set; pass --data CORPUS")
-    return evaluate_notes(generate, pitches=pitches, n_per_pitch=args.notes_per_pitch, seed=args.seed,
-                          reference=pipe.reference)
+        metrics = evaluate_notes(generate, real_corpus=corpus, pitches=pitches,
+                                 n_per_pitch=args.notes_per_pitch, seed=args.seed)
+    else:
+        if not pipe.reference:
+            raise UsageError("this model has no stored reference set; pass --data CORPUS")
+        metrics = evaluate_notes(generate, pitches=pitches, n_per_pitch=args.notes_per_pitch,
+                                 seed=args.seed, reference=pipe.reference)
+    # the five headline figures first, each followed by its real reference
+    head = {}
+    for key in ("pitch_accuracy", "pitch_entropy", "ndb", "frechet_distance", "diversity_ratio"):
+        for name in (key, f"real_{key}"):
+            if name in metrics:
+                head[name] = metrics[name]
+    return head | {k: v for k, v in metrics.items() if k not in head}
 
 
 def render(args) -> int:
