@@ -140,6 +140,16 @@ def _train_options(plugin, args):
     return TrainOptions.from_dict(values), preset_name
 
 
+def _extra_verbs(name: str) -> tuple[str, ...]:
+    """A pipeline's own verbs; a plugin that fails to load owns none (it must not break the others)."""
+    from .registry import get_plugin
+
+    try:
+        return tuple(get_plugin(name).extra_verbs)
+    except CreativeGANError:
+        return ()
+
+
 def _run(argv: list[str]) -> int:
     from .registry import get_plugin, pipeline_names
 
@@ -159,7 +169,7 @@ def _run(argv: list[str]) -> int:
     if rest and rest[0] in names:
         pipeline, rest = rest[0], rest[1:]
     else:
-        owners = [] if verb in CORE_VERBS else [n for n in names if verb in get_plugin(n).extra_verbs]
+        owners = [] if verb in CORE_VERBS else [n for n in names if verb in _extra_verbs(n)]
         if len(owners) != 1:
             given = rest[0] if rest and not rest[0].startswith("-") else None
             if given:
