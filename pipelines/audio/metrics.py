@@ -16,7 +16,6 @@ suffices (a collapsed model is in tune; a diverse one may be noise).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
@@ -165,18 +164,7 @@ LOG_FLOOR = 1e-6                # power floor before the log (−60 dB re full-s
 NDB_ALPHA = 0.05
 
 
-@contextlib.contextmanager
-def torch_single_thread():
-    """Run torch on one intra-op thread, then restore the caller's setting. The tensors here are small: on a
-    shared 2-core CPU, two spinning OpenMP threads made a classifier step ~20× slower than one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from creative_gan.device import single_thread as torch_single_thread  # noqa: E402
 
 
 def filterbank_spectrogram(audio: np.ndarray, filterbank: np.ndarray, n_fft: int, hop: int,

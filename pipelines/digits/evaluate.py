@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,20 +79,7 @@ def _shift_batch(x: torch.Tensor, generator: torch.Generator, max_shift: int) ->
     return padded[torch.arange(x.shape[0])[:, None, None], rows, cols].unsqueeze(1)
 
 
-@contextmanager
-def single_thread():
-    """Run torch ops on one intra-op thread, then restore the previous count.
-
-    The classifier's ops are tiny (batch 64 of 8×8): thread hand-off costs more than it saves,
-    and on a shared 2-core machine two spinning OpenMP threads were measured ~20× slower per step
-    (0.39 s vs 0.018 s) than one.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+from creative_gan.device import single_thread  # noqa: E402
 
 
 @dataclass
