@@ -93,7 +93,7 @@ def detect_pitches(audio: np.ndarray, pitches: Sequence[float], sr: int = SAMPLE
                    n_jobs: int | None = None) -> np.ndarray:
     """:func:`detect_pitch` for many notes: ``audio`` ``[N, T]`` → detected MIDI ``[N]`` (NaN = no f0).
 
-    ``n_jobs`` worker processes (default ``min(2, cores)``; forked on Linux, joblib elsewhere) each take an
+    ``n_jobs`` worker processes (default ``min(2, cores)``; forked on Linux from a single-threaded process, else in-process) each take an
     interleaved share of the notes.
     """
     audio = _as_numpy(audio).astype(np.float32, copy=False)
@@ -103,23 +103,25 @@ def detect_pitches(audio: np.ndarray, pitches: Sequence[float], sr: int = SAMPLE
     n_jobs = min(2, os.cpu_count() or 1) if n_jobs is None else max(1, int(n_jobs))
     if n_jobs == 1 or len(pitches) < _PARALLEL_MIN_NOTES:
         return np.asarray(_detect_chunk(audio, pitches, sr), dtype=np.float64)
+    if not (sys.platform.startswith("linux") and threading.active_count() == 1):
+        # fresh interpreters (joblib's loky) compiling librosa's numba kernels at once were seen to
+        # segfault on a new install; without a safe fork, run in-process
+        return np.asarray(_detect_chunk(audio, pitches, sr), dtype=np.float64)
+    # one note first in this process compiles numba's kernels once, before the workers fork
+    first = _detect_chunk(audio[:1], pitches[:1], sr)
     # Interleaved chunks balance the load: low notes (long frames) cost more than high ones.
-    chunks = [np.arange(len(pitches))[j::n_jobs] for j in range(n_jobs)]
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        # Forked workers inherit librosa, numba's compiled code and the audio: ~0.1 s to start, where fresh
-        # interpreters (joblib's loky) took ~10 s to import librosa on a busy 2-core machine. Only forked from
-        # a single-threaded process (a web server's other threads could hold locks the child would inherit).
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    chunks = [1 + np.arange(len(pitches) - 1)[j::n_jobs] for j in range(n_jobs)]
+    # Forked workers inherit librosa, numba's compiled code and the audio: ~0.1 s to start, where fresh
+    # interpreters took ~10 s to import librosa on a busy 2-core machine. Only forked from a
+    # single-threaded process (another thread could hold a lock the child would inherit).
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_detect_chunk, [audio[i] for i in chunks], [pitches[i] for i in chunks],
-                                    [sr] * n_jobs))
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs)(delayed(_detect_chunk)(audio[i], pitches[i], sr) for i in chunks)
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(_detect_chunk, [audio[i] for i in chunks], [pitches[i] for i in chunks],
+                                [sr] * n_jobs))
     detected = np.empty(len(pitches), dtype=np.float64)
+    detected[0] = first[0]
     for idx, values in zip(chunks, results):
         detected[idx] = values
     return detected
