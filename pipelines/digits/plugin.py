@@ -32,7 +32,7 @@ from .pipeline import DigitsPipeline
 DCGAN_16 = {"arch": "dcgan", "image_size": 16, "latent_dim": 100, "base_channels": 64}
 #: a mixture-of-Gaussians latent prior: the unconditional G learns to give separate modes separate
 #: digits; with plain N(0, I) about a third of the samples are in-between shapes (see evaluate.py)
-MIXTURE_PRIOR = {"latent_modes": 32, "latent_spread": 0.7}
+MIXTURE_PRIOR = {"latent_modes": 20, "latent_spread": 0.5}
 
 PRESETS: dict[str, dict] = {
     # DCGAN at 16×16 with DiffAugment translation (1,437 training images: D overfits without it)
