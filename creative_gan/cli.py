@@ -17,7 +17,9 @@ from . import __version__
 from .errors import CreativeGANError, UsageError
 
 CORE_VERBS = ("train", "sample", "evaluate")
-ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export")
+ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export", "demo")
+#: verbs that only run trained models: one torch thread (see creative_gan.threads)
+INFERENCE_VERBS = ("sample", "evaluate", "render", "export", "demo")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -76,7 +78,7 @@ def _base_parser() -> argparse.ArgumentParser:
 
     names = ", ".join(pipeline_names()) or "none registered"
     parser = _Parser(prog="creative-gan", description=(
-        "GANs for creative work. Verbs: list, train, sample, evaluate, data, render, export.\n"
+        "GANs for creative work. Verbs: list, train, sample, evaluate, data, render, export, demo.\n"
         f"Pipelines: {names}.\nRun `creative-gan <verb> <pipeline> --help` for a verb's options."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"creative-gan {__version__}")
@@ -161,6 +163,13 @@ def _run(argv: list[str]) -> int:
             _base_parser().parse_args(argv[:1])
         raise UsageError(f"unknown verb {argv[0]!r} (choose from {', '.join(ALL_VERBS)})")
     verb, rest = argv[0], argv[1:]
+    from .threads import configure_threads
+
+    configure_threads(inference=verb in INFERENCE_VERBS)
+    if verb == "demo":  # the Gradio app (creative_gan.demos) finds its tabs through the registry
+        from creative_gan.demos.app import main as demo_main
+
+        return int(demo_main(rest) or 0)
     if verb == "list":
         for name in pipeline_names():
             print(name)

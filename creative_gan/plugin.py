@@ -42,6 +42,10 @@ class PipelinePlugin:
     default_preset: str = "quick"
     #: verbs beyond train/sample/evaluate this pipeline answers (e.g. "data", "render", "export")
     extra_verbs: tuple[str, ...] = ()
+    #: ``"module:function"`` of this pipeline's Gradio tab, ``build_<name>_demo(model)``; None: no tab
+    demo_builder: str | None = None
+    #: release model the app's tab loads when ``--models`` names none (a shipped name)
+    default_model: str | None = None
 
     def add_arguments(self, verb: str, parser: argparse.ArgumentParser) -> None:
         """Add this pipeline's own options for ``verb`` to ``parser``."""
