@@ -1,7 +1,14 @@
 """DiffAugment (Zhao et al. 2020) for image-like tensors, applied inside D's forward.
 
-The same differentiable transforms hit real and fake batches, so D cannot tell them apart by
-augmentation artefacts and G still gets gradients through them.
+Every D input (real and fake batches alike) passes through the same family of differentiable
+transforms, so D cannot tell them apart by augmentation artefacts and G still gets gradients
+through them. Each call draws fresh per-sample parameters; passing the same seeded
+``torch.Generator`` state gives the same transform (e.g. to augment a real and a fake batch
+identically).
+
+Only for images ``[B, C, H, W]`` whose channels are colours or intensities: colour jitter on a
+mag+IF spectrogram would mix magnitude and phase, and a waveform has no height and width. Tasks
+declare this with ``GANTask.image_like``; the trainer refuses augmentation for other tasks up front.
 """
 from __future__ import annotations
 
@@ -14,22 +21,31 @@ from .errors import UsageError
 POLICIES = ("color", "translation", "cutout")
 
 
-def _color(x: torch.Tensor) -> torch.Tensor:
+def _uniform(shape, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(shape, generator=generator).to(x.device, x.dtype)
+
+
+def _randint(low: int, high: int, shape, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randint(low, high, shape, generator=generator).to(x.device)
+
+
+def _color(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """Per-sample brightness shift ±0.5, saturation ×[0, 2] (colour images), contrast ×[0.5, 1.5]."""
     b = x.shape[0]
-    rand = lambda: torch.rand(b, 1, 1, 1, device=x.device, dtype=x.dtype)  # noqa: E731
-    x = x + (rand() - 0.5)
+    x = x + (_uniform((b, 1, 1, 1), x, generator) - 0.5)
     if x.shape[1] > 1:
         mean = x.mean(dim=1, keepdim=True)
-        x = (x - mean) * (rand() * 2) + mean
+        x = (x - mean) * (_uniform((b, 1, 1, 1), x, generator) * 2) + mean
     mean = x.mean(dim=[1, 2, 3], keepdim=True)
-    return (x - mean) * (rand() + 0.5) + mean
+    return (x - mean) * (_uniform((b, 1, 1, 1), x, generator) + 0.5) + mean
 
 
-def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
+def _translation(x: torch.Tensor, generator=None, ratio: float = 0.125) -> torch.Tensor:
+    """Per-sample shift by up to ``ratio`` of the size each way; shifted-in pixels are zero."""
     b, _, h, w = x.shape
     sh, sw = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
-    tx = torch.randint(-sh, sh + 1, (b, 1, 1), device=x.device)
-    ty = torch.randint(-sw, sw + 1, (b, 1, 1), device=x.device)
+    tx = _randint(-sh, sh + 1, (b, 1, 1), x, generator)
+    ty = _randint(-sw, sw + 1, (b, 1, 1), x, generator)
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device),
                             indexing="ij")
     gy = (gy.unsqueeze(0) + tx + 1).clamp(0, h + 1)
@@ -39,11 +55,12 @@ def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     return flat.permute(0, 3, 1, 2).contiguous()
 
 
-def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+def _cutout(x: torch.Tensor, generator=None, ratio: float = 0.5) -> torch.Tensor:
+    """Per-sample zeroed square of ``ratio`` of the size at a random centre."""
     b, _, h, w = x.shape
     ch, cw = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
-    oy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), device=x.device)
-    ox = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), device=x.device)
+    oy = _randint(0, h + (1 - ch % 2), (b, 1, 1), x, generator)
+    ox = _randint(0, w + (1 - cw % 2), (b, 1, 1), x, generator)
     gy = torch.arange(h, device=x.device)[None, :, None]
     gx = torch.arange(w, device=x.device)[None, None, :]
     dy, dx = gy - oy + ch // 2, gx - ox + cw // 2  # position inside the cut square
@@ -52,6 +69,13 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 _OPS = {"color": _color, "translation": _translation, "cutout": _cutout}
+
+
+def check_augmentable(image_like: bool, task_name: str = "task") -> None:
+    """Refuse DiffAugment for a task whose samples are not images (one-line :class:`UsageError`)."""
+    if not image_like:
+        raise UsageError(f"augment needs image-like data [B, C, H, W]; {task_name}'s samples are not "
+                         "(colour jitter would mix e.g. magnitude and phase): set augment to ''")
 
 
 class DiffAugment(nn.Module):
@@ -65,13 +89,13 @@ class DiffAugment(nn.Module):
                 raise UsageError(f"unknown augmentation {name!r} (choose from {', '.join(POLICIES)})")
         self.p = float(p)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if x.dim() != 4:
-            raise UsageError("DiffAugment needs image-like tensors [B, C, H, W]")
+            raise UsageError(f"DiffAugment needs image-like tensors [B, C, H, W] (got {list(x.shape)})")
         for name in self.policies:
-            out = _OPS[name](x)
+            out = _OPS[name](x, generator)
             if self.p < 1.0:
-                keep = (torch.rand(x.shape[0], 1, 1, 1, device=x.device) < self.p).to(x.dtype)
+                keep = (_uniform((x.shape[0], 1, 1, 1), x, generator) < self.p).to(x.dtype)
                 out = keep * out + (1 - keep) * x
             x = out
         return x

@@ -9,17 +9,43 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from .errors import UsageError
+
 
 def select_device(device: str | torch.device | None = None) -> torch.device:
-    """``None``/"auto" picks cuda > mps > cpu; anything else is passed to ``torch.device``."""
+    """The device to train or generate on; under torchrun, CUDA devices follow ``LOCAL_RANK``.
+
+    ``None``/"auto" picks cuda > mps > cpu. "cuda" without an index becomes ``cuda:<LOCAL_RANK>``
+    (``cuda:0`` outside torchrun), so every process of a multi-GPU run gets its own GPU; an
+    explicit index is kept. A device that does not exist here, or a name torch does not know,
+    raises :class:`UsageError` (one line).
+    """
     if device is None or str(device) == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", local_rank() if is_distributed() else 0)
+            return torch.device("cuda", local_rank() % torch.cuda.device_count())
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise UsageError(f"unknown device {str(device)!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {str(device)!r} requested but CUDA is not available on this machine")
+        if chosen.index is None:  # more processes than GPUs: ranks share them round-robin
+            chosen = torch.device("cuda", local_rank() % torch.cuda.device_count())
+        if chosen.index >= torch.cuda.device_count():
+            raise UsageError(f"device {str(chosen)!r} requested but this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif chosen.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UsageError(f"device {str(device)!r} requested but MPS is not available on this machine")
+    elif chosen.type != "cpu":
+        raise UsageError(f"unsupported device {str(device)!r} (use auto, cpu, cuda, cuda:N or mps)")
+    return chosen
 
 
 def seed_everything(seed: int) -> None:
@@ -47,10 +73,16 @@ def world_size() -> int:
 
 
 def init_distributed(device: torch.device) -> bool:
-    """Join the torchrun process group (nccl on CUDA, gloo otherwise); no-op for one process."""
+    """Join the torchrun process group; no-op for one process.
+
+    nccl when every local process has a GPU of its own; gloo on CPU and when ranks share a GPU
+    (nccl refuses two ranks on one device).
+    """
     if not is_distributed() or dist.is_initialized():
         return dist.is_initialized()
-    backend = "nccl" if device.type == "cuda" else "gloo"
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    own_gpu = device.type == "cuda" and local_world <= torch.cuda.device_count()
+    backend = "nccl" if own_gpu else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend)

@@ -1,7 +1,12 @@
 """Adversarial losses by name and the regularisers R1, GP and drift.
 
-Every function takes D's logits as ``[B]`` tensors and returns a scalar. Computation happens in
-float32 even under autocast, because logits near saturation lose the loss in bf16.
+Every function takes D's logits as ``[B]`` tensors and returns a scalar (a mean over the batch, so
+averaging gradients over equal-sized per-process batches equals one big batch). Computation happens
+in float32 even under autocast, because logits near saturation lose the loss in bf16.
+
+Label smoothing (one-sided, the real target becomes ``1 − s``) and label noise (a share of labels
+flipped) apply to the losses with targets: minimax, non_saturating, lsgan. Hinge and WGAN have no
+labels; the trainer warns when those options are set with them.
 """
 from __future__ import annotations
 
@@ -58,7 +63,12 @@ def g_loss(name: str, fake: torch.Tensor) -> torch.Tensor:
 
 
 def r1_penalty(real_logits: torch.Tensor, real_x: torch.Tensor) -> torch.Tensor:
-    """R1: E‖∇ₓD(x)‖² on real data (Mescheder et al. 2018); ``real_x`` must require grad."""
+    """R1: E‖∇ₓD(x)‖² on real data (Mescheder et al. 2018); ``real_x`` must require grad.
+
+    Convention: the trainer adds ``w · r1_penalty`` for ``regularisers={"r1": w}`` (times
+    ``r1_every`` on the lazy steps), i.e. ``w`` multiplies the squared gradient norm directly.
+    StyleGAN2's ``γ`` multiplies ``½‖∇‖²``, so StyleGAN's ``γ = 10`` is ``w = 5`` here.
+    """
     (grad,) = torch.autograd.grad(real_logits.float().sum(), real_x, create_graph=True)
     return grad.float().pow(2).reshape(grad.shape[0], -1).sum(1).mean()
 

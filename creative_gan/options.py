@@ -25,6 +25,7 @@ class TrainOptions:
     # objective
     loss: str = "non_saturating"
     regularisers: dict[str, float] = field(default_factory=dict)  # name -> weight, e.g. {"r1": 10}
+    # (r1 weight w adds w·E‖∇D(x)‖² on reals: StyleGAN's γ is w = γ/2; see creative_gan.losses)
     r1_every: int = 1                      # lazy R1: applied every N D steps, weight scaled by N
     loss_weights: dict[str, float] = field(default_factory=dict)  # "D/pitch_ce" -> 10.0
     label_smoothing: float = 0.0           # one-sided: real target 1 - s
@@ -38,7 +39,8 @@ class TrainOptions:
     betas_d: tuple[float, float] = (0.5, 0.999)
     # EMA of G
     ema_decay: float = 0.999
-    ema_warmup: bool = True                # decay ramps up as min(decay, (1+step)/(10+step))
+    ema_warmup: bool = True                # decay ramps up, reaching ema_decay at step ema_warmup_steps
+    ema_warmup_steps: int = 1000           # (see creative_gan.ema); the shadow uses ema_decay from then on
     # augmentation inside D's forward (DiffAugment policies)
     augment: str = ""                      # e.g. "color,translation,cutout"
     augment_p: float = 1.0
@@ -47,6 +49,7 @@ class TrainOptions:
     amp: bool = True                       # bf16 autocast on CUDA (ignored elsewhere)
     channels_last: bool = True             # on CUDA, for image-like tasks
     compile: bool = False
+    num_workers: int = 0                   # DataLoader workers for datasets without get_batch
     # logging / checkpoints
     log_every: int = 10
     preview_every: int = 500

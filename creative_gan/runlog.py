@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from PIL import Image, ImageDraw
 
@@ -89,3 +89,25 @@ def loss_curve_png(rows: list[dict], path: Path, keys: list[str] | None = None,
     path = Path(path)
     img.save(path)
     return path
+
+
+def _portable(value):
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_portable(v) for v in value]
+    if isinstance(value, str) and (PurePosixPath(value).is_absolute() or PureWindowsPath(value).drive):
+        return PureWindowsPath(value).name if PureWindowsPath(value).drive else PurePosixPath(value).name
+    return value
+
+
+def portable_options(options: dict) -> dict:
+    """``options`` for a release's provenance: no machine paths.
+
+    ``out_dir`` keeps only the run's folder name; any other absolute path (a corpus folder in the
+    model options, say) keeps only its last component.
+    """
+    out = _portable(dict(options))
+    if "out_dir" in out and isinstance(out["out_dir"], str):
+        out["out_dir"] = Path(out["out_dir"]).name
+    return out

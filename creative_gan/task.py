@@ -9,7 +9,8 @@ Networks are called with the same condition keys::
     fake = G(z, **cond)                   # z: [B, latent_dim]
     out = D(x, **cond)                    # Tensor[B] of logits, or (Tensor[B], aux dict)
 
-The aux dict (e.g. ``{"pitch_logits": [B, P], "features": [B, F]}``) is handed to the objective.
+The aux dict (e.g. ``{"pitch_logits": [B, P], "features": [h1, h2, …]}``) reaches the objective
+(see :mod:`creative_gan.objective`) inside :class:`DOutput`.
 """
 from __future__ import annotations
 
@@ -21,32 +22,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-Batch = dict[str, torch.Tensor]
+from .objective import AdversarialLoss, Batch, DOutput, DStep, GStep, Objective, split_output
 
-
-def split_output(out: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Normalise a discriminator output to ``(logits [B], aux dict)``."""
-    if isinstance(out, tuple):
-        logits, aux = out
-    else:
-        logits, aux = out, {}
-    return logits.reshape(logits.shape[0], -1).mean(dim=1), aux
-
-
-class Objective:
-    """Auxiliary loss terms beyond the adversarial loss (the trainer owns the adversarial part).
-
-    Terms are returned unweighted as ``{"pitch_ce": tensor}``; the trainer weights them with
-    ``TrainOptions.loss_weights["D/pitch_ce"]`` (default 1.0) and logs them under ``D/<name>``.
-    """
-
-    def d_terms(self, real_aux: dict, fake_aux: dict, real_cond: Batch, fake_cond: Batch) -> dict:
-        """Extra terms for D's step (e.g. an AC-GAN classifier head on real notes)."""
-        return {}
-
-    def g_terms(self, fake: torch.Tensor, z: torch.Tensor, cond: Batch, fake_aux: dict) -> dict:
-        """Extra terms for G's step (e.g. classifier loss on fakes, mode seeking)."""
-        return {}
+__all__ = ["GANTask", "Batch", "Objective", "AdversarialLoss", "DOutput", "DStep", "GStep", "split_output"]
 
 
 @dataclass
@@ -54,7 +32,12 @@ class GANTask:
     """Everything modality-specific the trainer needs.
 
     ``dataset[i]`` returns a dict with key ``"x"`` and condition tensors; a dataset may also define
-    ``get_batch(indices) -> Batch`` as a fast path for in-memory corpora.
+    ``get_batch(indices) -> Batch`` as a fast path for in-memory corpora (datasets without it are
+    read through a ``DataLoader`` with ``TrainOptions.num_workers`` worker processes).
+
+    ``adversarial``: an :class:`AdversarialLoss` that replaces the named ``TrainOptions.loss``.
+    ``image_like``: x is ``[B, C, H, W]`` with channels that are colours or intensities; only then
+    may DiffAugment run (a mag+IF spectrogram or a waveform is refused up front).
     """
 
     generator: nn.Module
@@ -64,6 +47,7 @@ class GANTask:
     objective: Objective = field(default_factory=Objective)
     image_like: bool = True          # x is [B, C, H, W]: DiffAugment and channels_last apply
     name: str = "task"
+    adversarial: AdversarialLoss | None = None
 
     def sample_latent(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
         """Latent codes ``[n, latent_dim]`` from N(0, I), drawn from the trainer's latent RNG."""

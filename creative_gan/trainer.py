@@ -16,19 +16,21 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DistributedSampler, default_collate
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
-from .augment import AugmentedDiscriminator, DiffAugment
+from .augment import AugmentedDiscriminator, DiffAugment, check_augmentable
+from .data import BatchStream
 from .device import init_distributed, rank, select_device, seed_everything, world_size
 from .ema import EMA
-from .errors import TrainingDiverged, UsageError
-from .losses import d_loss, drift_penalty, g_loss, gradient_penalty, r1_penalty
+from .errors import CheckpointError, TrainingDiverged, UsageError
+from .losses import drift_penalty, gradient_penalty, r1_penalty
 from .monitor import CollapseMonitor
+from .objective import (DStep, GStep, adversarial_loss, call_d_terms, call_g_terms, ineffective_options,
+                        split_output)
 from .options import TrainOptions
-from .runlog import RunLogger, loss_curve_png, read_metrics
-from .task import GANTask, split_output
+from .runlog import RunLogger, loss_curve_png, portable_options, read_metrics
+from .task import GANTask
 from .training_state import Snapshot, average_gradients, broadcast_module, gather_rng, restore_rng
 
 
@@ -42,20 +44,32 @@ class TrainResult:
     metrics: dict
     model_dir: Path | None
     seconds: float
+    start_step: int = 0        # the step this call started from (> 0 after a resume)
 
 
 class Trainer:
-    """Train ``task``'s G and D with ``options``; ``resume=True`` continues ``out_dir``'s run."""
+    """Train ``task``'s G and D with ``options``; ``resume=True`` continues ``out_dir``'s run.
+
+    A new run refuses an ``out_dir`` that already holds a run (``options.json`` or a checkpoint),
+    so an earlier run is never overwritten or appended to.
+    """
 
     def __init__(self, task: GANTask, options: TrainOptions, resume: bool = False, on_step=None):
         self.task, self.options = task, options.validate()
+        self.run_dir = Path(options.out_dir)
+        if not resume:
+            self._refuse_existing_run()
+        self.adversarial = task.adversarial or adversarial_loss(options.loss, options)
+        for message in ineffective_options(options, self.adversarial):
+            warnings.warn(message, UserWarning, stacklevel=2)
+        if options.augment:
+            check_augmentable(task.image_like, task.name)
         self.device = select_device(options.device)
         init_distributed(self.device)
         self.rank, self.world = rank(), world_size()
         self.is_main = self.rank == 0
         seed_everything(options.seed + self.rank)
         self.on_step = on_step
-        self.run_dir = Path(options.out_dir)
         self.cuda = self.device.type == "cuda"
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if self.cuda and options.amp else nullcontext())
@@ -75,52 +89,54 @@ class Trainer:
 
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=options.lr_g, betas=options.betas_g)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=options.lr_d, betas=options.betas_d)
-        self.ema = EMA(self.G, options.ema_decay, options.ema_warmup)
+        self.ema = EMA(self.G, options.ema_decay, options.ema_warmup, options.ema_warmup_steps)
         self.latent_rng = torch.Generator().manual_seed(options.seed * 1_000_003 + self.rank)
-        self.sampler = DistributedSampler(task.dataset, num_replicas=self.world, rank=self.rank,
-                                          shuffle=True, seed=options.seed, drop_last=True)
-        if len(self.sampler) < options.batch_size:
-            raise UsageError(f"dataset has {len(task.dataset)} items, fewer than one batch of "
-                             f"{options.batch_size} per process")
-        self.step = self.d_steps = self.epoch = self.position = 0
+        self.stream = BatchStream(task.dataset, options.batch_size, options.seed, self.rank, self.world,
+                                  options.num_workers, pin_memory=self.cuda)
+        self.step = self.d_steps = 0
         self.lr_scale = 1.0
-        self._epoch_indices: list[int] | None = None
         self._sums: dict[str, float] = {}
         self._extra: dict[str, float] = {}
         self._count = 0
         self._stash = None
+        self.start_step = 0
         if resume:
             self._resume()
+        self.start_step = self.step
         self._make_fixed_inputs()
 
+    def _refuse_existing_run(self) -> None:
+        if (self.run_dir / "options.json").is_file() or self.checkpoint_path.is_file():
+            raise UsageError(f"{self.run_dir} already holds a training run: use --resume to continue it "
+                             "or choose another --out")
+
     # ----------------------------------------------------------------- data
-    def _fetch(self, indices: list[int]) -> dict:
-        data = self.task.dataset
-        batch = data.get_batch(indices) if hasattr(data, "get_batch") else default_collate(
-            [data[i] for i in indices])
+    @property
+    def epoch(self) -> int:
+        return self.stream.epoch
+
+    @property
+    def position(self) -> int:
+        return self.stream.position
+
+    def _to_device(self, batch: dict) -> dict:
         out = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.memory_format is torch.channels_last and out["x"].dim() == 4:
             out["x"] = out["x"].contiguous(memory_format=torch.channels_last)
         return out
 
     def _next_batch(self) -> dict:
-        size = self.options.batch_size
-        while True:
-            if self._epoch_indices is None:
-                self.sampler.set_epoch(self.epoch)
-                self._epoch_indices = list(self.sampler)
-            if self.position + size <= len(self._epoch_indices):
-                indices = self._epoch_indices[self.position:self.position + size]
-                self.position += size
-                return self._fetch(indices)
-            self.epoch, self.position, self._epoch_indices = self.epoch + 1, 0, None
+        return self._to_device(self.stream.next())
 
     def _make_fixed_inputs(self) -> None:
         """Fixed latents and conditions for previews and the collapse monitor (same every run)."""
         rng = torch.Generator().manual_seed(self.options.seed + 7)
         n = max(2, self.options.monitor_samples)
         order = torch.randperm(len(self.task.dataset), generator=rng)[:n].tolist()
-        real = self._fetch(order)
+        real = self._to_device(self.stream.fetch(order))
+        if self.options.augment and real["x"].dim() != 4:
+            raise UsageError(f"augment={self.options.augment!r} needs image batches [B, C, H, W]; "
+                             f"{self.task.name} yields {list(real['x'].shape)}")
         self.fixed_z = self.task.sample_latent(len(order), rng, self.device)
         self.fixed_cond = self.task.sample_condition(real, rng, self.device)
         self.monitor = None
@@ -146,28 +162,26 @@ class Trainer:
             fake = self.G_forward(z, **cond_fake)
         self._stash = (z, cond_fake, fake) if reuse else None
         self.D.requires_grad_(True)
-        regs = dict(opts.regularisers)
-        if opts.loss == "wgan_gp":
-            regs.setdefault("gp", 10.0)
+        regs = {**self.adversarial.default_regularisers, **opts.regularisers}
         do_r1 = "r1" in regs and self.d_steps % opts.r1_every == 0
         if do_r1:
             x_real = x_real.detach().requires_grad_(True)
         with self.autocast:
-            real_logits, real_aux = split_output(self.D_forward(x_real, **cond_real))
-            fake_logits, fake_aux = split_output(self.D_forward(fake.detach(), **cond_fake))
-        terms = {"adv": d_loss(opts.loss, real_logits, fake_logits, opts.label_smoothing,
-                               opts.label_noise, self.latent_rng)}
+            real_out = split_output(self.D_forward(x_real, **cond_real))
+            fake_out = split_output(self.D_forward(fake.detach(), **cond_fake))
+        terms = {"adv": self.adversarial.d_loss(real_out.logits, fake_out.logits, self.latent_rng)}
         weights = {"adv": self._weight("D/adv")}
         if do_r1:
-            terms["r1"], weights["r1"] = r1_penalty(real_logits, x_real), regs["r1"] * opts.r1_every
+            terms["r1"], weights["r1"] = r1_penalty(real_out.logits, x_real), regs["r1"] * opts.r1_every
         if "gp" in regs:
             def critic(x):
                 with self.autocast:
-                    return split_output(self.D_forward(x, **cond_real))[0]
+                    return split_output(self.D_forward(x, **cond_real)).logits
             terms["gp"], weights["gp"] = gradient_penalty(critic, x_real, fake, self.latent_rng), regs["gp"]
         if "drift" in regs:
-            terms["drift"], weights["drift"] = drift_penalty(real_logits), regs["drift"]
-        for name, value in task.objective.d_terms(real_aux, fake_aux, cond_real, cond_fake).items():
+            terms["drift"], weights["drift"] = drift_penalty(real_out.logits), regs["drift"]
+        context = DStep(real, fake.detach(), cond_real, cond_fake, real_out, fake_out)
+        for name, value in call_d_terms(task.objective, context).items():
             terms[name], weights[name] = value, self._weight(f"D/{name}")
         total = sum(weights[k] * v.float() for k, v in terms.items())
         if not self._all_finite(total):
@@ -176,10 +190,7 @@ class Trainer:
         total.backward()
         average_gradients(self.D, self.world)
         self.opt_d.step()
-        if opts.loss == "wgan":
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-opts.wgan_clip, opts.wgan_clip)
+        self.adversarial.after_d_step(self.D)
         self.d_steps += 1
         return {f"D/{k}": v.detach() for k, v in terms.items()} | {"D/total": total.detach()}
 
@@ -195,10 +206,17 @@ class Trainer:
             with self.autocast:
                 fake = self.G_forward(z, **cond)
         with self.autocast:
-            fake_logits, fake_aux = split_output(self.D_forward(fake, **cond))
-        terms = {"adv": g_loss(opts.loss, fake_logits)}
+            fake_out = split_output(self.D_forward(fake, **cond))
+        real_cond = {k: v for k, v in real.items() if k != "x"}
+
+        def real_forward():
+            with self.autocast:
+                return split_output(self.D_forward(real["x"], **real_cond))
+
+        context = GStep(real, fake, z, cond, fake_out, real_forward)
+        terms = {"adv": self.adversarial.g_loss(fake_out.logits, None)}
         weights = {"adv": self._weight("G/adv")}
-        for name, value in task.objective.g_terms(fake, z, cond, fake_aux).items():
+        for name, value in call_g_terms(task.objective, context).items():
             terms[name], weights[name] = value, self._weight(f"G/{name}")
         total = sum(weights[k] * v.float() for k, v in terms.items())
         self.D.requires_grad_(True)
@@ -267,13 +285,18 @@ class Trainer:
         if int(state.get("world_size", 1)) != self.world:
             raise UsageError(f"checkpoint was written by {state['world_size']} processes, "
                              f"this run has {self.world}")
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        self.ema.load_state_dict(state["generator_ema"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        try:
+            self.G.load_state_dict(state["generator"])
+            self.D.load_state_dict(state["discriminator"])
+            self.ema.load_state_dict(state["generator_ema"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"{self.checkpoint_path}: does not fit these networks (another preset or "
+                                  f"model options?): {first[:200]}") from None
         self.step, self.d_steps = int(state["step"]), int(state["d_steps"])
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self.stream.seek(int(state["epoch"]), int(state["position"]))
         self.lr_scale = float(state.get("lr_scale", 1.0))
         restore_rng(state["rng"], self.rank, self.latent_rng)
 
@@ -291,11 +314,10 @@ class Trainer:
         with torch.no_grad(), self.autocast:
             fake = self.ema.shadow(self.fixed_z, **self.fixed_cond)
         ratio = self.monitor.ratio(self.task.features(fake.float()))
-        if self.monitor.collapsed(ratio):
-            msg = (f"possible mode collapse at step {self.step}: sample diversity is {ratio:.2f}x "
-                   f"the real data's (threshold {self.monitor.threshold})")
-            self._note(msg)
-            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        if self.monitor.collapsed(ratio) and not self.monitor.warned and self.is_main:
+            self.monitor.warned = True  # once per run; later readings go to metrics.jsonl only
+            warnings.warn(f"possible mode collapse at step {self.step}: sample diversity is {ratio:.2f}x "
+                          f"the real data's (threshold {self.monitor.threshold})", RuntimeWarning, stacklevel=2)
         return ratio
 
     def _preview(self) -> None:
@@ -313,6 +335,8 @@ class Trainer:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n")
+            if self.step == 0:  # a fresh run (also after a resume that found no checkpoint)
+                (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
         logger = RunLogger(self.run_dir, opts.tensorboard, enabled=self.is_main)
         bar = tqdm(total=opts.steps, initial=self.step, desc=f"train {self.task.name}",
                    disable=not (opts.progress and self.is_main), dynamic_ncols=True)
@@ -338,7 +362,7 @@ class Trainer:
                 if self.world > 1:  # BatchNorm statistics differ per rank: rank 0's win
                     broadcast_module(self.G, buffers_only=True)
                     broadcast_module(self.D, buffers_only=True)
-                self.ema.update(self.G, self.step)
+                self._extra["ema/decay"] = self.ema.update(self.G, self.step)
                 self.step += 1
                 bar.update(1)
                 self._accumulate(values)
@@ -361,19 +385,21 @@ class Trainer:
                     self.save_checkpoint()
                 if self.on_step is not None:
                     self.on_step(self)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # also the CLI's signal exceptions, which subclass it
             path = self.save_checkpoint()
             self._note(f"interrupted at step {self.step}; resume state saved to {path}")
             bar.close()
             logger.close()
+            self.stream.close()
             raise
+        self.stream.close()
         bar.close()
         self.save_checkpoint()
         self._preview()
         logger.close()
         model_dir = self._release(time.perf_counter() - start)
         return TrainResult(self.ema.shadow, self.run_dir, self.step, last, model_dir,
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, self.start_step)
 
     def _release(self, seconds: float) -> Path | None:
         if not self.is_main:
@@ -382,8 +408,10 @@ class Trainer:
 
         rows = read_metrics(self.run_dir / "metrics.jsonl") if (self.run_dir / "metrics.jsonl").exists() else []
         loss_curve_png(rows, self.run_dir / "loss_curve.png")
-        provenance = {"steps": self.step, "seconds": round(seconds, 1), "options": self.options.to_dict(),
-                      "device": str(self.device), "world_size": self.world}
+        provenance = {"steps": self.step, "seconds": round(seconds, 1),
+                      "options": portable_options(self.options.to_dict()),
+                      "adversarial_loss": self.adversarial.name, "ema_decay_final": self.ema.decay_at(self.step - 1),
+                      "device": self.device.type, "world_size": self.world}
         try:
             pipe = self.task.release(self.ema.shadow, provenance)
         except NotImplementedError:

@@ -64,21 +64,57 @@ class ClassObjective(Objective):
     def __init__(self, poison_at: int | None = None):
         self.calls, self.poison_at = 0, poison_at
 
-    def d_terms(self, real_aux, fake_aux, real_cond, fake_cond):
+    def d_terms(self, step):
         self.calls += 1
-        ce = F.cross_entropy(real_aux["class_logits"].float(), real_cond["label"])
+        ce = F.cross_entropy(step.real_out.aux["class_logits"].float(), step.real_cond["label"])
         if self.poison_at is not None and self.calls == self.poison_at:
             ce = ce * float("nan")
         return {"class_ce": ce}
 
-    def g_terms(self, fake, z, cond, fake_aux):
-        return {"class_ce": F.cross_entropy(fake_aux["class_logits"].float(), cond["label"])}
+    def g_terms(self, step):
+        return {"class_ce": F.cross_entropy(step.fake_out.aux["class_logits"].float(), step.cond["label"])}
 
 
 def make_task(seed: int = 0, poison_at: int | None = None) -> GANTask:
     torch.manual_seed(seed)
     return GANTask(ToyGenerator(), ToyDiscriminator(), BarDataset(), latent_dim=8,
                    objective=ClassObjective(poison_at), name="toy")
+
+
+class NoisyBarDataset(BarDataset):
+    """Bars whose items also carry their own latent ``noise [8]``: the fake for item i is fixed by i."""
+
+    def __init__(self, n: int = 256, seed: int = 0):
+        super().__init__(n, seed)
+        self.noise = torch.randn(n, 8, generator=torch.Generator().manual_seed(seed + 1))
+
+    def __getitem__(self, i):
+        return {"x": self.x[i], "label": self.label[i], "noise": self.noise[i]}
+
+
+class PlainGenerator(nn.Module):
+    """No BatchNorm, latent from the item (``noise``): every loss is a per-sample mean, so two
+    half-batches on two ranks with averaged gradients must equal one full batch on one rank."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(NUM_CLASSES, 8)
+        self.net = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.Tanh())
+
+    def forward(self, z, label, noise):
+        return self.net(torch.cat([noise, self.embed(label)], 1)).view(-1, 1, 8, 8)
+
+
+class PlainDiscriminator(ToyDiscriminator):
+    def forward(self, x, label, noise=None):
+        return super().forward(x, label)
+
+
+def make_plain_task(seed: int = 0) -> GANTask:
+    """The toy task without batch-coupled parts (for the DDP-equals-one-big-batch test)."""
+    torch.manual_seed(seed)
+    return GANTask(PlainGenerator(), PlainDiscriminator(), NoisyBarDataset(), latent_dim=8,
+                   objective=ClassObjective(), name="toy-plain")
 
 
 def options(out_dir, **changes) -> TrainOptions:
