@@ -130,6 +130,8 @@ class DigitsPlugin(PipelinePlugin):
     description = "8×8 handwritten digits from scikit-learn (upsampled): vanilla GAN vs DCGAN"
     presets = PRESETS
     default_preset = "quick"
+    demo_builder = "creative_gan.demos.digits:build_digits_demo"
+    default_model = "digits-default"
 
     def add_arguments(self, verb: str, parser: argparse.ArgumentParser) -> None:
         if verb == "train":

@@ -1,0 +1,100 @@
+"""The audio tab, a musician's desk: render MIDI through learned timbres, and a note explorer.
+
+``build_audio_demo(pipe)`` only lays out components inside the current ``gr.Tab``; the work is done by the
+plain functions of :mod:`creative_gan.demos.audio_callbacks` (unit-tested without a server).
+"""
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from . import audio_callbacks as calls
+from .common import example_midis, heavy_event, light_event, ui
+
+DEFAULT_EXAMPLE = "ode_to_joy.mid"
+TRACK_HEADERS = ["track", "name", "notes", "timbre (blank: the piece's)"]
+
+
+def build_audio_demo(pipe) -> None:
+    """Components and events of the audio tab for an AudioPipeline ``pipe``."""
+    choices = calls.timbre_choices(pipe)
+    default = calls.default_timbre(pipe)
+    examples = list(example_midis())
+    first = DEFAULT_EXAMPLE if DEFAULT_EXAMPLE in examples else (examples[0] if examples else None)
+    lo, hi = pipe.pitch_range
+    presets = sorted(pipe.presets)
+    second = presets[1] if len(presets) > 1 else "seed:1"
+
+    gr.Markdown("Render a MIDI file through the model's learned instrument timbres. Pick an example or "
+                "upload a file, choose a timbre for the whole piece (a preset, `seed:N`, or 🎲), or morph "
+                "between timbres over time, or give single tracks their own.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            example = gr.Dropdown(examples, value=first, label="Example MIDI", elem_id="audio-example")
+            upload = gr.File(label="…or upload a MIDI file (.mid, .midi)", file_types=[".mid", ".midi"],
+                             type="filepath", elem_id="audio-upload")
+            with gr.Row():
+                timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, scale=3,
+                                     label="Timbre of the whole piece (preset or seed:N)", elem_id="audio-timbre")
+                dice = gr.Button("🎲 random", scale=1, elem_id="audio-random")
+            use_morph = gr.Checkbox(False, label="Morph over time (the timeline below replaces the piece timbre)",
+                                    elem_id="audio-use-morph")
+            morph = gr.Dataframe([[0, default], [15, second]], headers=["time (s)", "timbre"], type="array",
+                                 datatype=["number", "str"], row_count=2, column_count=2, interactive=True,
+                                 label="Morph timeline: rows of time → timbre (slerp between rows)",
+                                 elem_id="audio-morph")
+            tracks = gr.Dataframe(calls.track_rows(first, None) if first else None, headers=TRACK_HEADERS,
+                                  type="array", datatype=["number", "str", "number", "str"], interactive=True,
+                                  label="Tracks (type a timbre or a morph like 0:violin,10:flute to override)",
+                                  elem_id="audio-tracks")
+            file_format = gr.Radio(list(calls.FORMATS), value="WAV", label="Download format",
+                                   elem_id="audio-format")
+            render = gr.Button("Render", variant="primary", elem_id="audio-render")
+        with gr.Column(scale=1):
+            player = gr.Audio(label="Rendered piece", type="numpy", interactive=False, elem_id="audio-player")
+            summary = gr.Markdown(elem_id="audio-summary")
+            roll = gr.Image(label="Piano roll", type="filepath", interactive=False, elem_id="audio-roll")
+            spectrum = gr.Image(label="Spectrogram (log-mel)", type="filepath", interactive=False,
+                                elem_id="audio-spectrogram")
+            download = gr.File(label="Download", interactive=False, elem_id="audio-download")
+
+    with gr.Accordion("Note explorer", open=True):
+        with gr.Row():
+            pitch = gr.Slider(lo, hi, value=min(max(60, lo), hi), step=1, label="Pitch (MIDI note)",
+                              elem_id="explorer-pitch")
+            note_timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, label="Timbre",
+                                      elem_id="explorer-timbre")
+            note_dice = gr.Button("🎲", elem_id="explorer-random")
+            play = gr.Button("Play note", variant="primary", elem_id="explorer-play")
+        with gr.Row():
+            note_audio = gr.Audio(label="Note", type="numpy", interactive=False, elem_id="explorer-audio")
+            note_info = gr.Markdown(elem_id="explorer-info")
+        with gr.Row():
+            timbre_a = gr.Dropdown(choices, value=default, allow_custom_value=True, label="From timbre",
+                                   elem_id="explorer-a")
+            timbre_b = gr.Dropdown(choices, value=second, allow_custom_value=True, label="To timbre",
+                                   elem_id="explorer-b")
+            count = gr.Slider(2, 16, value=8, step=1, label="Notes in the row", elem_id="explorer-count")
+            morph_button = gr.Button("Play morph row", elem_id="explorer-morph")
+        with gr.Row():
+            row_audio = gr.Audio(label="Timbre morph (one note per second)", type="numpy", interactive=False,
+                                 elem_id="explorer-row-audio")
+            row_info = gr.Markdown(elem_id="explorer-row-info")
+
+    def do_render(example, upload, timbre, use_morph, morph, tracks, file_format,
+                  progress=gr.Progress(track_tqdm=True)):
+        return calls.render_piece(pipe, example, upload, timbre, use_morph, morph, tracks, file_format,
+                                  progress=True)
+
+    refresh_tracks = ui(functools.partial(calls.track_rows))
+    example.change(refresh_tracks, [example, upload], tracks, api_name="audio_tracks", **light_event())
+    upload.change(refresh_tracks, [example, upload], tracks, api_name="audio_upload_tracks", **light_event())
+    dice.click(lambda: calls.random_timbre(), None, timbre, api_name=False, queue=False)
+    note_dice.click(lambda: calls.random_timbre(), None, note_timbre, api_name=False, queue=False)
+    render.click(ui(do_render), [example, upload, timbre, use_morph, morph, tracks, file_format],
+                 [player, roll, spectrum, download, summary], api_name="audio_render", **heavy_event())
+    play.click(ui(functools.partial(calls.play_note, pipe)), [pitch, note_timbre], [note_audio, note_info],
+               api_name="audio_note", **light_event())
+    morph_button.click(ui(functools.partial(calls.morph_row, pipe)), [pitch, timbre_a, timbre_b, count],
+                       [row_audio, row_info], api_name="audio_morph_row", **light_event())
