@@ -36,7 +36,7 @@ class EMA:
 
     def decay_at(self, step: int) -> float:
         """The decay used by the update after G step ``step`` (0-based)."""
-        if not self.warmup or self.decay == 0.0:
+        if not self.warmup or self.decay == 0.0 or step >= self.warmup_steps:
             return self.decay
         w = self.warmup_steps
         k = (1.0 + w) / self.decay - w

@@ -64,13 +64,31 @@ def test_training_learns_the_toy_data(tmp_path):
     assert (bands == labels).float().mean() > 0.9
 
 
+def test_the_adversarial_loss_alone_teaches_the_conditional_data(tmp_path):
+    """With the class-head side losses weighted 0, only G's adversarial term (through D's class
+    projection) can put the bar in band c: removing or sign-flipping it must fail this test."""
+    task = make_task()
+    Trainer(task, options(tmp_path, steps=150, batch_size=64, lr_g=2e-3, lr_d=2e-3, checkpoint_every=0,
+                          monitor_every=0, loss_weights={"G/class_ce": 0.0, "D/class_ce": 0.0})).train()
+    G = task.generator.eval()
+    labels = torch.arange(4).repeat_interleave(16)
+    with torch.no_grad():
+        fake = G(torch.randn(64, 8, generator=torch.Generator().manual_seed(0)), labels)
+    bands = fake[:, 0].mean(dim=2).view(64, 4, 2).mean(2).argmax(1)
+    assert (bands == labels).float().mean() > 0.9
+    assert fake[:, 0].mean(dim=2).max(dim=1).values.mean() > 0.5   # a bright bar, not a grey blur
+
+
 def test_resume_after_interrupt_matches_uninterrupted_run(tmp_path):
     full_task = make_task()
     full = Trainer(full_task, options(tmp_path / "full", steps=20)).train()
 
+    class Terminated(KeyboardInterrupt):  # what the CLI raises on SIGTERM / SIGHUP
+        pass
+
     def interrupt(trainer):
         if trainer.step == 12:
-            raise KeyboardInterrupt
+            raise Terminated
 
     part_task = make_task()
     with pytest.raises(KeyboardInterrupt):
@@ -78,7 +96,7 @@ def test_resume_after_interrupt_matches_uninterrupted_run(tmp_path):
     assert (tmp_path / "part" / "checkpoints" / "state.pt").is_file()
     resumed_task = make_task(seed=123)  # different init: everything must come from the checkpoint
     result = Trainer(resumed_task, options(tmp_path / "part", steps=20), resume=True).train()
-    assert result.step == 20
+    assert result.step == 20 and result.start_step == 12
     assert torch.equal(flat_params(full_task.generator), flat_params(resumed_task.generator))
     assert torch.equal(flat_params(full_task.discriminator), flat_params(resumed_task.discriminator))
     assert torch.equal(flat_params(full.generator_ema), flat_params(result.generator_ema))
@@ -137,3 +155,112 @@ def test_augmentation_runs_inside_d(tmp_path):
     real = trainer._next_batch()
     trainer._d_step(real)
     assert not torch.equal(seen[0], real["x"]), "D saw un-augmented reals"
+
+
+def test_augmentation_reaches_real_and_fake_batches(tmp_path):
+    task = make_task()
+    trainer = Trainer(task, options(tmp_path, steps=1, augment="cutout", monitor_every=0))
+    inputs, outputs = [], []
+
+    def record(module, args, out):
+        inputs.append(args[0].detach())
+        outputs.append(out.detach())
+
+    trainer.D_forward.augment.register_forward_hook(record)
+    real = trainer._next_batch()
+    trainer._d_step(real)
+    assert len(inputs) == 2, "D's step must augment both the real and the fake batch"
+    assert torch.equal(inputs[0], real["x"])
+    for before, after in zip(inputs, outputs):
+        assert ((after == 0) & (before != 0)).any(), "a batch reached D un-augmented"
+
+
+def test_augmentation_is_refused_for_non_image_tasks(tmp_path):
+    task = make_task()
+    task.image_like = False
+    with pytest.raises(UsageError, match="image-like"):
+        Trainer(task, options(tmp_path, steps=1, augment="color"))
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_r1_weight_multiplies_the_squared_gradient_norm(tmp_path):
+    """A linear D(x) = ⟨a, x⟩ has R1 = ‖a‖²; D's total is adv + w·r1_every·‖a‖² on lazy steps."""
+    task = make_task()
+    trainer = Trainer(task, options(tmp_path, steps=1, regularisers={"r1": 0.5}, r1_every=2, monitor_every=0))
+    real = trainer._next_batch()
+    values = trainer._d_step(real)
+    # the toy D is piecewise linear; R1 is whatever ‖∇D‖² is, and its weight is w·r1_every = 1.0
+    assert values["D/total"].item() == pytest.approx(
+        (values["D/adv"] + values["D/class_ce"] + 1.0 * values["D/r1"]).item(), rel=1e-5)
+    values = trainer._d_step(trainer._next_batch())               # odd D step: no R1
+    assert "D/r1" not in values
+
+
+def test_training_into_an_existing_run_is_refused_without_resume(tmp_path):
+    Trainer(make_task(), options(tmp_path, steps=5)).train()
+    before = (tmp_path / "metrics.jsonl").read_text()
+    with pytest.raises(UsageError, match="--resume"):
+        Trainer(make_task(), options(tmp_path, steps=10))
+    assert (tmp_path / "metrics.jsonl").read_text() == before
+    result = Trainer(make_task(), options(tmp_path, steps=10), resume=True).train()
+    assert (result.start_step, result.step) == (5, 10)
+    steps = [r["step"] for r in read_metrics(tmp_path / "metrics.jsonl")]
+    assert steps == sorted(set(steps))                              # no step logged twice
+
+
+def test_resume_with_networks_that_do_not_fit_is_one_line(tmp_path):
+    from creative_gan.errors import CheckpointError
+    Trainer(make_task(), options(tmp_path, steps=5)).train()
+    task = make_task()
+    task.generator.net[0] = torch.nn.Linear(16, 32)               # another width: state dict mismatch
+    task.generator.net[1] = torch.nn.BatchNorm1d(32)
+    task.generator.net[3] = torch.nn.Linear(32, 64)
+    with pytest.raises(CheckpointError, match="does not fit") as info:
+        Trainer(task, options(tmp_path, steps=10), resume=True)
+    assert "\n" not in str(info.value)
+
+
+def test_options_without_effect_warn_once(tmp_path):
+    with pytest.warns(UserWarning) as record:
+        Trainer(make_task(), options(tmp_path, steps=1, loss="hinge", label_smoothing=0.1, wgan_clip=0.05,
+                                     r1_every=4))
+    messages = [str(w.message) for w in record if issubclass(w.category, UserWarning)]
+    assert sum("label_smoothing" in m for m in messages) == 1
+    assert sum("wgan_clip" in m for m in messages) == 1
+    assert sum("r1_every" in m for m in messages) == 1
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Trainer(make_task(), options(tmp_path / "ok", steps=1, loss="lsgan", label_smoothing=0.1,
+                                     regularisers={"r1": 1.0}, r1_every=4))
+
+
+def test_collapse_warning_is_given_once_per_run(tmp_path):
+    task = make_task()
+    with torch.no_grad():
+        task.generator.net[0].weight[:, :8] = 0.0
+    task.generator.net[0].weight.register_hook(lambda g: g.index_fill(1, torch.arange(8), 0.0))
+    with pytest.warns(RuntimeWarning) as record:
+        Trainer(task, options(tmp_path, steps=20, monitor_every=5, lr_g=1e-5)).train()
+    assert sum("mode collapse" in str(w.message) for w in record) == 1
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert sum(r.get("monitor/diversity", 1.0) < 0.2 for r in rows) >= 3
+
+
+def test_loader_workers_give_the_same_batches_as_the_training_thread(tmp_path):
+    from tests.core.toy import flat_params
+    results = []
+    for workers in (0, 2):
+        task = make_task()
+        Trainer(task, options(tmp_path / str(workers), steps=12, num_workers=workers, monitor_every=0)).train()
+        results.append(flat_params(task.generator))
+    assert torch.equal(results[0], results[1])
+
+
+def test_provenance_holds_no_absolute_paths(tmp_path):
+    from creative_gan.runlog import portable_options
+    opts = options(tmp_path / "run", steps=1).to_dict()
+    opts["model"] = {"data": "/home/someone/corpus", "size": 16}
+    portable = portable_options(opts)
+    assert portable["out_dir"] == "run" and portable["model"] == {"data": "corpus", "size": 16}
+    assert str(tmp_path) not in json.dumps(portable)
