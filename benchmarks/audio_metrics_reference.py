@@ -17,8 +17,8 @@ import time
 import numpy as np
 import torch
 
-from creative_gan.pipelines.audio.evaluation import build_real_reference, score_generated
-from creative_gan.pipelines.audio.nsynth import read_corpus
+from creative_gan.pipelines.audio.evaluate.evaluation import build_real_reference, score_generated
+from creative_gan.pipelines.audio.data.nsynth import read_corpus
 
 
 def _pitch_range(text: str) -> range:

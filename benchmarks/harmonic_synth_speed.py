@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from creative_gan.layers import count_parameters
-from creative_gan.pipelines.audio.networks_harmonic import HarmonicGenerator, HarmonicGeneratorConfig
+from creative_gan.pipelines.audio.networks.harmonic import HarmonicGenerator, HarmonicGeneratorConfig
 
 
 def naive_harmonics(f0: torch.Tensor, amplitudes: torch.Tensor, hop_size: int, num_samples: int,

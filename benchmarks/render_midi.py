@@ -98,7 +98,7 @@ def load_model_source(name: str):
 
 
 def worker_ours(args) -> dict:
-    from creative_gan.pipelines.audio.render import render_midi
+    from creative_gan.pipelines.audio.render.render import render_midi
 
     started = time.perf_counter()
     source = load_fake_source() if args.synthetic else load_model_source(args.model)

@@ -19,8 +19,8 @@ import time
 import numpy as np
 import torch
 
-from creative_gan.pipelines.audio import spectral
-from creative_gan.pipelines.audio.gm import gm_name
+from creative_gan.pipelines.audio.dsp import spectral
+from creative_gan.pipelines.audio.data.gm import gm_name
 
 PROGRAMS = (0, 11, 40, 56, 65, 73, 24, 81)
 PITCHES = (24, 36, 48, 60, 72, 84)
@@ -29,11 +29,11 @@ PITCHES = (24, 36, 48, 60, 72, 84)
 def load_notes(args) -> tuple[list[str], torch.Tensor]:
     """Names and audio ``[N, 64000]`` as a corpus stores it (16-bit)."""
     if args.corpus:
-        from creative_gan.pipelines.audio.nsynth import read_corpus
+        from creative_gan.pipelines.audio.data.nsynth import read_corpus
         corpus = read_corpus(args.corpus, instruments=args.programs, pitch_range=(min(args.pitches), max(args.pitches)))
         keep = [i for i, r in enumerate(corpus) if r.pitch in args.pitches]
         return [corpus[i].note_str for i in keep], torch.from_numpy(corpus.load_all(keep))
-    from creative_gan.pipelines.audio.soundfont import SoundFontRenderer
+    from creative_gan.pipelines.audio.data.soundfont import SoundFontRenderer
     names, audio = [], []
     with SoundFontRenderer(args.soundfont) as renderer:
         for program in args.programs:

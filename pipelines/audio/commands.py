@@ -73,7 +73,7 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
 
 
 def data(args) -> int:
-    from .nsynth import CorpusError, read_corpus
+    from .data.nsynth import CorpusError, read_corpus
 
     if args.inspect:
         try:
@@ -87,7 +87,7 @@ def data(args) -> int:
         return 0
     if not args.out:
         raise UsageError("data audio needs --out DIR (to build) or --inspect DIR")
-    from .soundfont import FluidSynthUnavailable, SoundFontError, build_corpus
+    from .data.soundfont import FluidSynthUnavailable, SoundFontError, build_corpus
 
     try:
         summary = build_corpus(args.soundfont, args.out, programs=args.programs.split(","),
@@ -102,8 +102,11 @@ def data(args) -> int:
 
 def make_task(options, args):
     """Build the :class:`~.task.AudioTask` for ``creative-gan train audio``."""
-    from .nsynth import CorpusError, NoteDataset, read_corpus
-    from .task import AudioTask, NoteObjective, TrainingNotes, build_networks, layout_for
+    from .data.nsynth import CorpusError, NoteDataset, read_corpus
+    from .networks.families import build_networks, layout_for
+    from .training.dataset import TrainingNotes
+    from .training.objective import NoteObjective
+    from .training.task import AudioTask
 
     model = dict(options.model)
     family = model.get("family", "harmonic")
@@ -129,7 +132,8 @@ def make_task(options, args):
     return AudioTask(
         generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout),
         latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking),
-        image_like=family == "spectral", name=f"audio-{family}", family=family, g_config=g_cfg,
+        image_like=False,              # mag+IF or waveform: no channel is a colour, no DiffAugment
+        name=f"audio-{family}", family=family, g_config=g_cfg,
         corpus=corpus, build_bank=bool(model.get("bank", False)),
         layout=layout, use_velocity=use_velocity, paired_conditions=mode_seeking,
         corpus_info={"path": str(args.data), "notes": len(corpus),
@@ -176,8 +180,8 @@ def evaluate(pipe, args) -> dict:
     Each generated note gets its own z (seeds ``seed·10⁶ + i``), so diversity measures the latent
     space, not one instrument. Without ``--data`` the reference stored with the model is used.
     """
-    from .evaluation import evaluate_notes
-    from .nsynth import CorpusError, read_corpus
+    from .evaluate.evaluation import evaluate_notes
+    from .data.nsynth import CorpusError, read_corpus
 
     if args.notes_per_pitch < 2:
         raise UsageError("--notes-per-pitch must be at least 2 (diversity needs pairs)")
@@ -216,9 +220,9 @@ def render(args) -> int:
     """``creative-gan render IN.mid -o OUT.wav …``: summary printed and optionally written as JSON."""
     from creative_gan.release import load
 
-    from .midi_notes import RenderError
-    from .render import render_midi
-    from .timbre import TimbreError
+    from .data.midi_notes import RenderError
+    from .render.render import render_midi
+    from .render.timbre import TimbreError
 
     out = Path(args.out)
     if not out.parent.is_dir():

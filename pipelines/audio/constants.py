@@ -6,7 +6,6 @@ NOTE_SAMPLES = 64_000         # SAMPLE_RATE * NOTE_SECONDS
 NOTE_OFF_SECONDS = 3.0        # note-off time inside the 4-s clip (NSynth protocol)
 PITCH_MIN = 24                # default model pitch range (MIDI, inclusive)
 PITCH_MAX = 84
-NSYNTH_VELOCITIES = (25, 50, 75, 100, 127)
 
 FAMILIES = (
     "bass", "brass", "flute", "guitar", "keyboard", "mallet",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .midi_notes import load_midi
+from .data.midi_notes import load_midi
 
 # A perceptually ordered dark-to-bright map (anchors close to matplotlib's "magma"), interpolated to 256 colours.
 _MAGMA_ANCHORS = np.array([

@@ -16,7 +16,7 @@ import torch
 from creative_gan.plugin import Pipeline
 
 from .constants import NOTE_SAMPLES, SAMPLE_RATE
-from .task import build_generator
+from .networks.families import build_generator
 
 
 class AudioPipeline(Pipeline):
@@ -76,7 +76,7 @@ class AudioPipeline(Pipeline):
             return self.generator(*args, num_samples=length)
         out = self.generator(*args)
         if self.family == "spectral":
-            from .spectral import SpectralLayout, denormalize, spec_to_audio
+            from .dsp.spectral import SpectralLayout, denormalize, spec_to_audio
 
             out = spec_to_audio(denormalize(out.float()), SpectralLayout(**self.layout))
         out = out.reshape(out.shape[0], -1)
@@ -91,7 +91,7 @@ class AudioPipeline(Pipeline):
             z = torch.as_tensor(z, dtype=torch.float32)
             return z.expand(n, -1).clone() if z.dim() == 1 else z
         if timbre is not None:
-            from .timbre import resolve_timbre
+            from .render.timbre import resolve_timbre
 
             return resolve_timbre(self, timbre).float().expand(n, -1).clone()
         if seed is None:
@@ -110,7 +110,7 @@ class AudioPipeline(Pipeline):
 
     def render_midi(self, midi, out_path=None, timbres=None, morph=None, track_timbres=None, **options):
         """Play a MIDI file (path or ``pretty_midi.PrettyMIDI``) through this model; see ``render.render_midi``."""
-        from .render import render_midi
+        from .render.render import render_midi
 
         return render_midi(self, midi, out_path=out_path, timbres=timbres, morph=morph,
                            track_timbres=track_timbres, **options)

@@ -8,8 +8,6 @@ from creative_gan.plugin import PipelinePlugin
 
 from .presets import PRESETS
 
-DEFAULT_MODEL = "audio-default"
-
 
 class AudioPlugin(PipelinePlugin):
     name = "audio"
@@ -17,6 +15,8 @@ class AudioPlugin(PipelinePlugin):
     presets = PRESETS
     default_preset = "small"
     extra_verbs = ("data", "render")
+    demo_builder = "creative_gan.demos.audio:build_audio_demo"
+    default_model = "audio-default"
 
     def add_arguments(self, verb: str, parser: argparse.ArgumentParser) -> None:
         from . import commands

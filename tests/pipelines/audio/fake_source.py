@@ -14,7 +14,7 @@ NUM_HARMONICS = 8
 
 
 class FakeNoteSource:
-    """Implements pipelines.audio.timbre.NoteSource. Audio [N, T]: sum_k a_k(z) sin(2π k f0 t) · env(t)."""
+    """Implements pipelines.audio.render.timbre.NoteSource. Audio [N, T]: sum_k a_k(z) sin(2π k f0 t) · env(t)."""
 
     def __init__(self, latent_dim: int = 16, has_velocity: bool = False, sample_rate: int = 16_000,
                  note_samples: int = 64_000, pitch_range: tuple[int, int] = (24, 84), device: str = "cpu"):

@@ -11,7 +11,7 @@ import torch
 import creative_gan
 from creative_gan.cli import main
 from creative_gan.pipelines.audio.constants import NOTE_SAMPLES, SAMPLE_RATE
-from creative_gan.pipelines.audio.nsynth import CorpusWriter
+from creative_gan.pipelines.audio.data.nsynth import CorpusWriter
 from creative_gan.runlog import read_metrics
 
 PITCHES = (48, 52, 55, 60, 64, 67, 72, 76)

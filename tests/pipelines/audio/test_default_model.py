@@ -6,7 +6,7 @@ import soundfile as sf
 
 import creative_gan
 from creative_gan.cli import main
-from creative_gan.pipelines.audio.metrics import pitch_accuracy
+from creative_gan.pipelines.audio.evaluate.metrics import pitch_accuracy
 from creative_gan.release import ASSETS, shipped_models
 
 EXAMPLES = ASSETS.parents[1] / "examples"

@@ -1,4 +1,4 @@
-"""Audio evaluation metrics (pipelines/audio/metrics.py, embedding.py, evaluation.py) on real FluidR3 notes."""
+"""Audio evaluation metrics (pipelines/audio/evaluate/: metrics, embedding, evaluation) on real FluidR3 notes."""
 from __future__ import annotations
 
 import math
@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from creative_gan.pipelines.audio import metrics
-from creative_gan.pipelines.audio.embedding import (classifier_accuracy, classifier_from_tensors,
+from creative_gan import metrics as core_metrics
+from creative_gan.pipelines.audio.evaluate import metrics
+from creative_gan.pipelines.audio.evaluate.embedding import (classifier_accuracy, classifier_from_tensors,
                                                     classifier_to_tensors, classify_notes, train_note_classifier,
                                                     NoteClassifierConfig)
-from creative_gan.pipelines.audio.evaluation import RealReference, build_reference, evaluate_notes
+from creative_gan.pipelines.audio.evaluate.evaluation import RealReference, build_reference, evaluate_notes
 
 SR = 16_000
 PITCHES = range(48, 73)                 # the test corpus: 4 GM programs × 25 pitches = 100 notes
@@ -32,9 +33,9 @@ def sine_notes(pitches, seconds: float = 4.0, harmonics: int = 1) -> np.ndarray:
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory):
     """A tiny NSynth-format corpus rendered from FluidR3 (~2 s): 4 programs × pitches 48-72."""
-    soundfont = pytest.importorskip("creative_gan.pipelines.audio.soundfont")
-    from creative_gan.pipelines.audio.gm import gm_family
-    from creative_gan.pipelines.audio.nsynth import CorpusWriter
+    soundfont = pytest.importorskip("creative_gan.pipelines.audio.data.soundfont")
+    from creative_gan.pipelines.audio.data.gm import gm_family
+    from creative_gan.pipelines.audio.data.nsynth import CorpusWriter
     try:
         renderer = soundfont.SoundFontRenderer()
     except Exception as exc:  # no FluidSynth library or no FluidR3 SoundFont on this machine
@@ -52,7 +53,7 @@ def corpus_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def corpus(corpus_dir):
-    from creative_gan.pipelines.audio.nsynth import read_corpus
+    from creative_gan.pipelines.audio.data.nsynth import read_corpus
     return read_corpus(corpus_dir)
 
 
@@ -125,17 +126,17 @@ def test_note_spectra_and_ndb_real_notes_vs_noise(corpus_arrays):
     assert real_vs_noise.fraction >= 0.5 and real_vs_real.fraction <= 0.25
 
 
-def test_frechet_distance_zero_on_self_grows_with_shift_and_matches_closed_form():
+def test_core_frechet_distance_as_audio_uses_it_zero_on_self_grows_with_shift_closed_form():
     rng = np.random.default_rng(1)
     emb = rng.normal(0, 1, (200, 8)) @ rng.normal(0, 1, (8, 8))
-    assert metrics.frechet_distance(emb, emb) == pytest.approx(0.0, abs=1e-6)
-    distances = [metrics.frechet_distance(emb, emb + shift) for shift in (0.0, 0.5, 1.0, 2.0)]
+    assert core_metrics.frechet_distance(emb, emb) == pytest.approx(0.0, abs=1e-6)
+    distances = [core_metrics.frechet_distance(emb, emb + shift) for shift in (0.0, 0.5, 1.0, 2.0)]
     assert distances == sorted(distances) and distances[3] == pytest.approx(8 * 4.0, rel=1e-6)
     # diagonal Gaussians: ‖Δμ‖² + Σ (σa − σb)²
-    closed = metrics.frechet_distance_from_stats(np.zeros(3), np.diag([1.0, 4.0, 9.0]), np.ones(3),
+    closed = core_metrics.frechet_distance_from_stats(np.zeros(3), np.diag([1.0, 4.0, 9.0]), np.ones(3),
                                                  np.diag([4.0, 4.0, 1.0]), ridge=0.0)
     assert closed == pytest.approx(3.0 + 1.0 + 0.0 + 4.0, rel=1e-9)
-    few = metrics.frechet_distance(rng.normal(size=(5, 64)), rng.normal(size=(7, 64)))  # rank-deficient
+    few = core_metrics.frechet_distance(rng.normal(size=(5, 64)), rng.normal(size=(7, 64)))  # rank-deficient
     assert math.isfinite(few) and few > 0
 
 
@@ -202,4 +203,3 @@ def test_evaluate_notes_with_corpus_and_with_stored_reference(corpus_dir, tmp_pa
         evaluate_notes(lambda p, s: np.zeros((3, 64000)), None, PITCHES, 1, reference=stored)
     with pytest.raises(ValueError, match="missing"):
         RealReference.from_tensors({"pitches": torch.arange(3)})
-    assert metrics.evaluate_notes is evaluate_notes

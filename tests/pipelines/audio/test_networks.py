@@ -11,13 +11,13 @@ import torch
 from creative_gan.errors import UsageError
 from creative_gan.layers import (EqualizedLinear, LatentSlerp, MinibatchStdDev, PixelNorm, count_parameters,
                                  slerp)
-from creative_gan.pipelines.audio.networks_harmonic import (HarmonicGenerator, HarmonicGeneratorConfig,
+from creative_gan.pipelines.audio.networks.harmonic import (HarmonicGenerator, HarmonicGeneratorConfig,
                                                             MelDiscriminator, MelDiscriminatorConfig)
-from creative_gan.pipelines.audio.networks_spectral import (SpectralDiscriminator, SpectralDiscriminatorConfig,
+from creative_gan.pipelines.audio.networks.spectral import (SpectralDiscriminator, SpectralDiscriminatorConfig,
                                                             SpectralGenerator, SpectralGeneratorConfig)
-from creative_gan.pipelines.audio.networks_wave import (WaveDiscriminator, WaveDiscriminatorConfig, WaveGenerator,
+from creative_gan.pipelines.audio.networks.wave import (WaveDiscriminator, WaveDiscriminatorConfig, WaveGenerator,
                                                         WaveGeneratorConfig, phase_shuffle)
-from creative_gan.pipelines.audio.synth import midi_to_hz
+from creative_gan.pipelines.audio.dsp.synth import midi_to_hz
 
 PITCHES = torch.tensor([24, 41, 60, 84])
 

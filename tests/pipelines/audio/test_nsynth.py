@@ -9,7 +9,7 @@ import soundfile as sf
 import torch
 
 from creative_gan.pipelines.audio.constants import FAMILIES, NOTE_SAMPLES, SAMPLE_RATE
-from creative_gan.pipelines.audio.nsynth import (
+from creative_gan.pipelines.audio.data.nsynth import (
     CorpusError, CorpusWriter, NoteDataset, NSynthCorpus, make_note_str, read_corpus,
 )
 

@@ -1,4 +1,4 @@
-"""The MIDI renderer (pipelines/audio/render.py) with a deterministic additive-synth NoteSource."""
+"""The MIDI renderer (pipelines/audio/render/render.py) with a deterministic additive-synth NoteSource."""
 from __future__ import annotations
 
 import tracemalloc
@@ -12,10 +12,10 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from creative_gan.pipelines.audio.midi_notes import move_into_range
+from creative_gan.pipelines.audio.data.midi_notes import move_into_range
 from creative_gan.pipelines.audio.pictures import piano_roll_png, spectrogram_png
-from creative_gan.pipelines.audio.render import RenderError, RenderWarning, render_midi
-from creative_gan.pipelines.audio.timbre import slerp
+from creative_gan.pipelines.audio.render.render import RenderError, RenderWarning, render_midi
+from creative_gan.layers import slerp
 
 try:                                    # works whether or not tests/ is a package
     from .fake_source import FakeNoteSource

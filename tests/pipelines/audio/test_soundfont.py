@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from creative_gan.pipelines.audio import gm, soundfont
+from creative_gan.pipelines.audio.data import gm, soundfont
 from creative_gan.pipelines.audio.constants import NOTE_SAMPLES, SAMPLE_RATE
-from creative_gan.pipelines.audio.nsynth import read_corpus
+from creative_gan.pipelines.audio.data.nsynth import read_corpus
 
 FLUIDR3 = next((Path(p) for p in soundfont.SOUNDFONT_PATHS if Path(p).is_file()), None)
 needs_fluidr3 = pytest.mark.skipif(FLUIDR3 is None, reason="FluidR3_GM.sf2 not installed (apt-get install fluid-soundfont-gm)")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from creative_gan.pipelines.audio import spectral
+from creative_gan.pipelines.audio.dsp import spectral
 from creative_gan.pipelines.audio.constants import NOTE_SAMPLES, SAMPLE_RATE
 
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -24,7 +24,7 @@ def real_notes():
     if not FLUIDR3.is_file():
         pytest.skip("FluidR3_GM.sf2 not installed (apt-get install fluid-soundfont-gm)")
     pytest.importorskip("fluidsynth")
-    from creative_gan.pipelines.audio.soundfont import SoundFontRenderer
+    from creative_gan.pipelines.audio.data.soundfont import SoundFontRenderer
     with SoundFontRenderer(FLUIDR3) as renderer:
         audio = np.stack([renderer.render(program, pitch) for program, pitch in NOTES])
     return torch.from_numpy(np.round(audio * 32767) / 32768).float()

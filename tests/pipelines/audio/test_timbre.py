@@ -1,4 +1,4 @@
-"""Timbre specs, morph strings, slerp and the per-note timbre curve (pipelines/audio/timbre.py)."""
+"""Timbre specs, morph strings, slerp and the per-note timbre curve (pipelines/audio/render/timbre.py)."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from creative_gan.pipelines.audio.timbre import (
-    NoteSource, TimbreCurve, TimbreError, build_curve, parse_morph, resolve_timbre, slerp, timbre_from_audio)
+from creative_gan.layers import slerp
+from creative_gan.pipelines.audio.render.timbre import (
+    NoteSource, TimbreCurve, TimbreError, build_curve, parse_morph, resolve_timbre, timbre_from_audio)
 
 try:                                    # works whether or not tests/ is a package
     from .fake_source import FakeNoteSource, NoGradSource
@@ -77,13 +78,14 @@ def test_parse_morph_empty_list():
         parse_morph([])
 
 
-def test_slerp_endpoints_norm_and_constant_angular_speed():
+def test_morph_slerp_endpoints_norm_and_constant_angular_speed():
+    """The renderer's morphs use the core slerp: between equal-norm timbres it is Shoemake's formula."""
     gen = torch.Generator().manual_seed(0)
     a, b = torch.randn(64, generator=gen), torch.randn(64, generator=gen)
     b = b / b.norm() * a.norm()
     assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-6) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-6)
     ts = torch.linspace(0, 1, 11)
-    path = slerp(a, b, ts)                                          # [11, 64]
+    path = slerp(a, b, ts[:, None])                                 # [11, 64]
     assert path.shape == (11, 64)
     assert torch.allclose(path.norm(dim=1), a.norm().expand(11), rtol=1e-5)
     omega = math.acos(float(torch.dot(a, b) / (a.norm() * b.norm())))
@@ -97,7 +99,7 @@ def test_slerp_identical_antiparallel_and_zero():
     a = torch.randn(32, generator=torch.Generator().manual_seed(1))
     for t in (0.0, 0.25, 1.0):
         assert torch.allclose(slerp(a, a.clone(), t), a, atol=1e-6)
-    path = slerp(a, -a, torch.linspace(0, 1, 9))
+    path = slerp(a, -a, torch.linspace(0, 1, 9)[:, None])
     assert torch.isfinite(path).all()
     assert torch.allclose(path[0], a, atol=1e-5) and torch.allclose(path[-1], -a, atol=1e-5)
     assert torch.allclose(path.norm(dim=1), a.norm().expand(9), rtol=1e-5)   # never through the origin

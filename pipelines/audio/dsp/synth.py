@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from .constants import SAMPLE_RATE
+from ..constants import SAMPLE_RATE
 
 __all__ = ["midi_to_hz", "harmonic_frequencies", "num_frames_for", "HarmonicNoiseSynth"]
 

@@ -1,9 +1,9 @@
-"""Timbres for the MIDI renderer: timbre specs, morph curves and slerp between latent vectors.
+"""Timbres for the MIDI renderer: timbre specs and morph curves (slerp between latent vectors).
 
 A *timbre* is a latent vector z [latent_dim] of a note generator. Users name one with a *spec*:
 an integer seed (``17``, ``"17"``, ``"seed:17"``), a preset name from ``source.presets``, or an explicit
 vector. A *morph* is a list of (time in seconds, spec) anchors; between neighbouring anchors z follows
-the spherical interpolation (slerp) of their vectors, before the first / after the last it is constant.
+the spherical interpolation (:func:`creative_gan.layers.slerp`) of their vectors, before the first / after the last it is constant.
 As in GANSynth, each note takes the z of the curve at its onset time and keeps it for its whole length.
 """
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 import torch
+
+from creative_gan.layers import slerp
 
 TimbreSpec = Union[int, str, torch.Tensor, np.ndarray]
 MORPH_STEPS = 256   # morph positions are quantised to 1/256 of an anchor interval (see TimbreCurve.keys_at)
@@ -142,46 +144,6 @@ def _parse_time(value, anchor) -> float:
     if not math.isfinite(t) or t < 0:
         raise TimbreError(f"morph anchor {anchor!r}: time must be finite and >= 0 seconds")
     return t
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t) -> torch.Tensor:
-    """Spherical interpolation of a [D] and b [D] at t (float or Tensor [N]) -> [D] or [N, D].
-
-    Shoemake's formula on the raw vectors (norms interpolate smoothly, equal norms are preserved, which keeps
-    Gaussian latents in the shell a GAN was trained on). Nearly parallel vectors fall back to lerp (the
-    formula divides by sin(angle) ~ 0); antiparallel ones have no unique great circle, so we turn through a
-    fixed perpendicular direction, deterministic for the same pair.
-    """
-    a, b = a.double(), b.double()
-    scalar = not isinstance(t, torch.Tensor) or t.dim() == 0
-    t = torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1)
-    na, nb = a.norm(), b.norm()
-    if na < 1e-12 or nb < 1e-12:
-        out = (1 - t) * a + t * b
-    else:
-        cos = torch.clamp(torch.dot(a / na, b / nb), -1.0, 1.0)
-        omega = torch.arccos(cos)
-        if 1 - cos < 1e-7:                      # (nearly) identical directions
-            out = (1 - t) * a + t * b
-        elif 1 + cos < 1e-7:                    # antiparallel: rotate through a perpendicular axis
-            perp = _perpendicular(a / na)
-            radius = (1 - t) * na + t * nb
-            out = radius * (torch.cos(math.pi * t) * (a / na) + torch.sin(math.pi * t) * perp)
-        else:
-            s = torch.sin(omega)
-            out = (torch.sin((1 - t) * omega) / s) * a + (torch.sin(t * omega) / s) * b
-    out = out.float()
-    return out[0] if scalar else out
-
-
-def _perpendicular(unit: torch.Tensor) -> torch.Tensor:
-    """A unit vector orthogonal to `unit` [D] (Gram-Schmidt on the least aligned basis vector)."""
-    if unit.numel() == 1:                       # 1-D space: no perpendicular exists, lerp through 0 instead
-        return torch.zeros_like(unit)
-    basis = torch.zeros_like(unit)
-    basis[int(torch.argmin(unit.abs()))] = 1.0
-    perp = basis - torch.dot(basis, unit) * unit
-    return perp / perp.norm()
 
 
 @dataclass(frozen=True)

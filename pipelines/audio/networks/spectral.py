@@ -17,7 +17,7 @@ from torch import nn
 from creative_gan.layers import (EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm, check_label_range,
                                  label_one_hot)
 
-from .constants import PITCH_MAX, PITCH_MIN
+from ..constants import PITCH_MAX, PITCH_MIN
 
 __all__ = ["SpectralGeneratorConfig", "SpectralGenerator", "SpectralDiscriminatorConfig", "SpectralDiscriminator",
            "one_hot_conditioning"]

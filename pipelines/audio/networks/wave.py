@@ -15,8 +15,8 @@ from torch import nn
 
 from creative_gan.layers import MinibatchStdDev, check_label_range
 
-from .constants import PITCH_MAX, PITCH_MIN
-from .networks_spectral import one_hot_conditioning
+from ..constants import PITCH_MAX, PITCH_MIN
+from .spectral import one_hot_conditioning
 
 __all__ = ["WaveGeneratorConfig", "WaveGenerator", "WaveDiscriminatorConfig", "WaveDiscriminator", "phase_shuffle"]
 

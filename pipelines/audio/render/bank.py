@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .metrics import mfcc_stats
+from ..evaluate.metrics import mfcc_stats
 
 BANK_PITCHES = (40, 52, 64, 76)
 
@@ -21,7 +21,7 @@ BANK_PITCHES = (40, 52, 64, 76)
 def preset_name(instrument_str: str, program: int | None) -> str:
     """A short lowercase name: the GM program name when the id is a GM program, else the instrument string."""
     if program is not None and 0 <= program < 128:
-        from .gm import gm_name
+        from ..data.gm import gm_name
 
         name = gm_name(program)
     else:

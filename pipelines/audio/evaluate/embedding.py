@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .constants import FAMILIES, PITCH_MIN, PITCH_MAX, SAMPLE_RATE
-from .metrics import _as_numpy, filterbank_spectrogram, torch_single_thread
+from ..constants import FAMILIES, PITCH_MIN, PITCH_MAX, SAMPLE_RATE
+from .metrics import _as_numpy, filterbank_spectrogram
 
 BAND_MIDI_LOW, BAND_MIDI_HIGH = 20, 118     # band centres, one per semitone (118 ≈ 7.5 kHz, below Nyquist)
 FEATURE_N_FFT = 4096                         # 256 ms: 3.9-Hz bins resolve the low harmonics
@@ -125,7 +125,7 @@ def train_note_classifier(audio, pitches, families, sr: int = SAMPLE_RATE,
                           learning_rate: float = 3e-3, seed: int = 0) -> TrainedClassifier:
     """Train on real notes: ``audio`` ``[N, T]``, MIDI ``pitches`` ``[N]``, family indices ``[N]`` (into FAMILIES).
 
-    Deterministic for a given seed and thread count; leaves the global torch RNG as it found it. Notes outside
+    Deterministic for a given seed and torch thread count (chosen by the entry point); leaves the global torch RNG as it found it. Notes outside
     ``config``'s pitch range are rejected. ~500 notes train in well under a minute on two CPU cores.
     """
     config = config or NoteClassifierConfig()
@@ -140,7 +140,7 @@ def train_note_classifier(audio, pitches, families, sr: int = SAMPLE_RATE,
     if len(features) != len(pitch_index) or len(features) != len(family_index) or len(features) < 2:
         raise ValueError(f"need ≥ 2 notes with one pitch and family each; got {len(features)} notes, "
                          f"{len(pitch_index)} pitches, {len(family_index)} families")
-    with torch.random.fork_rng(devices=[]), torch_single_thread():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = NoteClassifier(config)
         optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-3)
@@ -179,12 +179,11 @@ def classify_notes(model: NoteClassifier, audio_or_features, sr: int = SAMPLE_RA
         features = note_features(audio_or_features, sr)
     model.eval()
     pitch, family, embedding = [], [], []
-    with torch_single_thread():
-        for chunk in features.split(batch_size):
-            emb = model.embed(chunk)
-            pitch.append(model.pitch_head(emb).argmax(1) + model.config.pitch_min)
-            family.append(model.family_head(emb).argmax(1))
-            embedding.append(emb)
+    for chunk in features.split(batch_size):
+        emb = model.embed(chunk)
+        pitch.append(model.pitch_head(emb).argmax(1) + model.config.pitch_min)
+        family.append(model.family_head(emb).argmax(1))
+        embedding.append(emb)
     if not embedding:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, model.config.embedding_dim), np.float32)
     return torch.cat(pitch).numpy(), torch.cat(family).numpy(), torch.cat(embedding).numpy()

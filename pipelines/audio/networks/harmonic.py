@@ -21,8 +21,8 @@ from torch import nn
 
 from creative_gan.layers import MinibatchStdDev, PixelNorm, check_label_range, spectral_norm
 
-from .constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, PITCH_MAX, PITCH_MIN, SAMPLE_RATE
-from .synth import HarmonicNoiseSynth, midi_to_hz, num_frames_for
+from ..constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, PITCH_MAX, PITCH_MIN, SAMPLE_RATE
+from ..dsp.synth import HarmonicNoiseSynth, midi_to_hz, num_frames_for
 
 __all__ = ["HarmonicGeneratorConfig", "HarmonicGenerator", "MelDiscriminatorConfig", "MelDiscriminator",
            "pitch_features", "time_features"]

@@ -28,12 +28,13 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .constants import PITCH_MAX, PITCH_MIN
+from creative_gan.metrics import frechet_distance_from_stats, gaussian_stats
+
+from ..constants import PITCH_MAX, PITCH_MIN
 from .embedding import (NoteClassifier, NoteClassifierConfig, classifier_accuracy, classifier_from_tensors,
                         classifier_to_tensors, classify_notes, train_note_classifier)
-from .metrics import (NDBBins, _as_numpy, diversity_ratio, frechet_distance_from_stats, gaussian_stats,
-                      group_by_pitch, mfcc_stats, ndb_against_bins, fit_ndb_bins, note_spectra, pitch_accuracy,
-                      pitch_entropy)
+from .metrics import (NDBBins, _as_numpy, diversity_ratio, fit_ndb_bins, group_by_pitch, mfcc_stats,
+                      ndb_against_bins, note_spectra, pitch_accuracy, pitch_entropy)
 
 GenerateFn = Callable[[torch.Tensor, int], np.ndarray]   # (pitches LongTensor [N], seed) -> audio [N, T]
 
@@ -91,7 +92,7 @@ class RealReference:
 
 def _open_corpus(corpus):
     if isinstance(corpus, (str, os.PathLike)):
-        from .nsynth import read_corpus
+        from ..data.nsynth import read_corpus
         return read_corpus(corpus)
     return corpus
 

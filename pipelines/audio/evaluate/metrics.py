@@ -1,4 +1,4 @@
-"""Model-free evaluation of generated notes: pitch accuracy, pitch entropy, NDB, Fréchet distance, diversity.
+"""Model-free evaluation of generated notes: pitch accuracy, pitch entropy, NDB, timbre diversity, features.
 
 Every function takes plain arrays: ``audio`` is float32 ``[N, T]`` (mono, ``sr`` Hz, 16 kHz in this project),
 pitches are MIDI note numbers ``[N]``. Each figure means little alone; :mod:`.evaluation` reports each one
@@ -10,7 +10,6 @@ suffices (a collapsed model is in tune; a diverse one may be noise).
 - :func:`pitch_entropy` — entropy (nats) of the histogram of detected pitches rounded to semitones.
 - :func:`ndb` — Number of statistically-Different Bins (Richardson & Weiss 2018) over k-means cells of real
   log-mel spectra (:func:`note_spectra`).
-- :func:`frechet_distance` — between Gaussians fitted to two embedding sets (e.g. :mod:`.embedding`'s classifier).
 - :func:`diversity_ratio` — mean pairwise distance of MFCC-statistics embeddings (:func:`mfcc_stats`) of notes
   at one pitch, generated ÷ real, averaged over pitches (0 = mode collapse, ≈ 1 = as varied as the corpus).
 """
@@ -25,7 +24,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .constants import SAMPLE_RATE
+from ..constants import SAMPLE_RATE
 
 # The held (sustained) part of an NSynth note analysed for pitch: after the attack transient, before note-off.
 HELD_START_SECONDS = 0.25
@@ -166,8 +165,6 @@ LOG_FLOOR = 1e-6                # power floor before the log (−60 dB re full-s
 NDB_ALPHA = 0.05
 
 
-from creative_gan.device import single_thread as torch_single_thread  # noqa: E402
-
 
 def filterbank_spectrogram(audio: np.ndarray, filterbank: np.ndarray, n_fft: int, hop: int,
                            floor: float = LOG_FLOOR, chunk: int = 64) -> np.ndarray:
@@ -182,7 +179,7 @@ def filterbank_spectrogram(audio: np.ndarray, filterbank: np.ndarray, n_fft: int
     bank = torch.as_tensor(filterbank, dtype=torch.float32)
     window = torch.hann_window(n_fft)
     out = []
-    with torch_single_thread(), torch.no_grad():
+    with torch.no_grad():
         for start in range(0, audio.shape[0], chunk):  # chunks bound the complex STFT's memory
             spec = torch.stft(audio[start:start + chunk], n_fft, hop, window=window, pad_mode="constant",
                               return_complex=True)
@@ -225,14 +222,12 @@ class NDBResult(NamedTuple):
 def fit_ndb_bins(real_spectra: np.ndarray, k: int = 50, seed: int = 0) -> NDBBins:
     """k-means (scikit-learn, seeded) on real spectra ``[N, D]``; k is capped at N // 2 (≥ 2 notes a bin)."""
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
 
     real_spectra = np.asarray(_as_numpy(real_spectra), dtype=np.float64)
     if real_spectra.ndim != 2 or len(real_spectra) < 4:
         raise ValueError(f"NDB needs real spectra [N ≥ 4, D], got shape {real_spectra.shape}")
     k = max(2, min(int(k), len(real_spectra) // 2))
-    with threadpool_limits(1):   # one thread: 10× faster than two spinning OpenMP threads on a shared 2-core CPU
-        kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(real_spectra)
+    kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(real_spectra)
     counts = np.bincount(kmeans.labels_, minlength=k)
     return NDBBins(kmeans.cluster_centers_.astype(np.float32), counts / counts.sum(), len(real_spectra))
 
@@ -267,42 +262,6 @@ def ndb(real_spectra: np.ndarray, fake_spectra: np.ndarray, k: int = 50, alpha: 
     A sample against itself scores 0; the expected count for two samples of one distribution is ≈ alpha · k.
     """
     return ndb_against_bins(fit_ndb_bins(real_spectra, k, seed), fake_spectra, alpha)
-
-
-# --- Fréchet distance --------------------------------------------------------------------------------------
-def gaussian_stats(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``[D]`` and covariance ``[D, D]`` (float64, unbiased) of embeddings ``[N ≥ 2, D]``."""
-    emb = np.asarray(_as_numpy(embeddings), dtype=np.float64)
-    if emb.ndim != 2 or len(emb) < 2:
-        raise ValueError(f"need embeddings [N ≥ 2, D], got shape {emb.shape}")
-    return emb.mean(0), np.cov(emb, rowvar=False).reshape(emb.shape[1], emb.shape[1])
-
-
-def frechet_distance_from_stats(mean_a, cov_a, mean_b, cov_b, ridge: float = 1e-6) -> float:
-    """‖μa − μb‖² + tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½), ``ridge`` × mean variance added to both diagonals.
-
-    Eigen-based and symmetric at every step (no complex sqrtm residue); the ridge keeps rank-deficient
-    covariances (fewer samples than dimensions) well-posed. Result ≥ 0, in squared embedding units.
-    """
-    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
-    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
-    dim = len(mean_a)
-    eps = ridge * max((np.trace(cov_a) + np.trace(cov_b)) / (2 * dim), 1e-12)
-    cov_a, cov_b = cov_a + eps * np.eye(dim), cov_b + eps * np.eye(dim)
-    values, vectors = np.linalg.eigh((cov_a + cov_a.T) / 2)
-    sqrt_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = sqrt_a @ cov_b @ sqrt_a
-    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    distance = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_sqrt
-    return float(max(distance, 0.0))
-
-
-def frechet_distance(real_emb: np.ndarray, fake_emb: np.ndarray, ridge: float = 1e-6) -> float:
-    """Fréchet distance between Gaussians fitted to ``real_emb`` ``[N, D]`` and ``fake_emb`` ``[M, D]``.
-
-    Biased upwards for small N, M: compare only figures computed with similar sample counts.
-    """
-    return frechet_distance_from_stats(*gaussian_stats(real_emb), *gaussian_stats(fake_emb), ridge=ridge)
 
 
 # --- timbre diversity ----------------------------------------------------------------------------------------
@@ -379,11 +338,3 @@ def group_by_pitch(embeddings: np.ndarray, pitches: Sequence[int]) -> dict[int, 
 def _as_numpy(x) -> np.ndarray:
     """torch tensors (any device) and sequences → numpy."""
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-
-
-def __getattr__(name: str):
-    # The orchestration lives in .evaluation (it imports this module); expose it here too, lazily.
-    if name in ("evaluate_notes", "build_reference", "build_real_reference", "RealReference"):
-        from . import evaluation
-        return getattr(evaluation, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from creative_gan.errors import CreativeGANError
 
-from .constants import FAMILIES, NOTE_SAMPLES, QUALITIES, SAMPLE_RATE, SOURCES
+from ..constants import FAMILIES, NOTE_SAMPLES, QUALITIES, SAMPLE_RATE, SOURCES
 
 EXAMPLES_JSON = "examples.json"
 AUDIO_DIR = "audio"

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .midi_notes import NoteTable, RenderError, RenderWarning, extract_notes, load_midi
+from ..data.midi_notes import NoteTable, RenderError, RenderWarning, extract_notes, load_midi
 from .mixing import (BlockMixer, FloatSpool, NoteCache, NoteEnvelope, SustainLoop, normalise_gain,
                      remove_quietly, velocity_gain)
 from .timbre import MORPH_STEPS, NoteSource, TimbreCurve, TimbreError, build_curve, source_device

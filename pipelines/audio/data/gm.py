@@ -13,7 +13,7 @@ NSynth has no pad, effect or drum family; pads and effects map to ``synth_lead``
 
 from __future__ import annotations
 
-from .constants import FAMILIES
+from ..constants import FAMILIES
 
 #: The 128 General MIDI Level 1 program names, index = program number (0-based).
 GM_PROGRAM_NAMES: tuple[str, ...] = (
@@ -122,11 +122,6 @@ def gm_family(program: int) -> str:
     """Nearest NSynth family name of a 0-based GM program (e.g. 0 → ``"keyboard"``, 52 → ``"vocal"``)."""
     program = _check_program(program)
     return _FAMILY_OVERRIDES.get(program, GROUP_FAMILY[GM_GROUPS[program // 8]])
-
-
-def gm_family_index(program: int) -> int:
-    """Index into ``constants.FAMILIES`` of :func:`gm_family` (NSynth's ``instrument_family``)."""
-    return FAMILIES.index(gm_family(program))
 
 
 def gm_name(program: int) -> str:

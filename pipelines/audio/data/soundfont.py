@@ -26,7 +26,7 @@ import numpy as np
 
 from creative_gan.errors import CreativeGANError
 
-from .constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, SAMPLE_RATE, SOURCES
+from ..constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, SAMPLE_RATE, SOURCES
 from .gm import gm_family, program_number
 
 SOUNDFONT_PATHS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2")

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .constants import NOTE_SAMPLES, SAMPLE_RATE
+from ..constants import NOTE_SAMPLES, SAMPLE_RATE
 
 EPS = 1e-6                    # log floor; ≈ 4x the 16-bit quantisation noise per bin at n_fft 2048, so nothing audible
 LOG_MAG_MIN = math.log(EPS)   # -13.82: the exact minimum of channel 0

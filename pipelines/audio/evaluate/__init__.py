@@ -1,0 +1,1 @@
+"""Evaluation of note generators: model-free metrics, a classifier embedding, figures beside a real reference."""

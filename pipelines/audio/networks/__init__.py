@@ -1,0 +1,1 @@
+"""Note generators and discriminators (plain ``nn.Module``s with dataclass configs); see :mod:`.families`."""

@@ -1,0 +1,1 @@
+"""MIDI to audio: timbre specs and morph curves, note shaping and block mixing, limits, the renderer, preset bank."""

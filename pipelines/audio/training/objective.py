@@ -1,0 +1,55 @@
+"""The note GAN's auxiliary losses: AC-GAN pitch classification and MSGAN mode seeking."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from creative_gan.objective import DStep, GStep, Objective
+
+from ..constants import SAMPLE_RATE
+
+
+def log_mel(audio: torch.Tensor, n_mels: int = 48) -> torch.Tensor:
+    """Coarse log-mel ``[B, n_mels, frames]`` of audio ``[B, T]`` (16 kHz) for distances between notes."""
+    import torchaudio
+
+    key = (audio.device, n_mels)
+    if key not in _MEL_CACHE:
+        _MEL_CACHE[key] = torchaudio.transforms.MelSpectrogram(
+            SAMPLE_RATE, n_fft=1024, hop_length=512, n_mels=n_mels, f_min=30.0).to(audio.device)
+    with torch.autocast(audio.device.type, enabled=False):
+        return torch.log(_MEL_CACHE[key](audio.float()) + 1e-4)
+
+
+_MEL_CACHE: dict = {}
+
+
+class NoteObjective(Objective):
+    """AC-GAN pitch classification (GANSynth) plus an optional mode-seeking term (MSGAN).
+
+    ``pitch_ce`` on real notes trains D's pitch head; on fakes it pushes G to sound its pitch.
+    ``mode_seeking`` = 1 / (‖feat(G(z₁)) − feat(G(z₂))‖ / ‖z₁ − z₂‖): fakes come in pairs that share
+    a pitch (see :meth:`AudioTask.sample_condition`), so distinct z must give distinct timbres.
+    """
+
+    def __init__(self, pitch_min: int, family: str, mode_seeking: bool):
+        self.pitch_min, self.family, self.mode_seeking = pitch_min, family, mode_seeking
+
+    def d_terms(self, step: DStep) -> dict:
+        """``pitch_ce`` of D's pitch head on the real batch."""
+        return {"pitch_ce": F.cross_entropy(step.real_out.aux["pitch_logits"].float(),
+                                            step.real_cond["pitch"] - self.pitch_min)}
+
+    def g_terms(self, step: GStep) -> dict:
+        """``pitch_ce`` of D's pitch head on the fakes, plus ``mode_seeking`` over the paired halves."""
+        fake, z = step.fake, step.z
+        terms = {"pitch_ce": F.cross_entropy(step.fake_out.aux["pitch_logits"].float(),
+                                             step.cond["pitch"] - self.pitch_min)}
+        if self.mode_seeking and fake.shape[0] >= 2:
+            half = fake.shape[0] // 2
+            feats = log_mel(fake) if self.family != "spectral" else fake.float()
+            feats = feats.reshape(fake.shape[0], -1)
+            out_dist = (feats[:half] - feats[half:2 * half]).abs().mean(1)
+            z_dist = (z[:half] - z[half:2 * half]).abs().mean(1)
+            terms["mode_seeking"] = 1.0 / ((out_dist / z_dist).mean() + 1e-5)
+        return terms

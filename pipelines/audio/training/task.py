@@ -1,0 +1,85 @@
+"""The note GAN as a :class:`~creative_gan.task.GANTask`: paired conditions, features, previews, release.
+
+Families (``harmonic``, ``spectral``, ``wave``, see :mod:`..networks.families`) all train through the
+shared trainer with the same conditioning: ``G(z, pitch[, velocity])`` and ``D(x, pitch[, velocity])``.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from creative_gan.task import GANTask
+
+from ..constants import SAMPLE_RATE
+from ..dsp.spectral import SpectralLayout, denormalize, spec_to_audio
+from ..pipeline import AudioPipeline
+from .objective import log_mel
+
+
+@dataclasses.dataclass
+class AudioTask(GANTask):
+    """A :class:`GANTask` for note GANs; knows how to preview and release its generator."""
+
+    family: str = "harmonic"
+    g_config: dict = dataclasses.field(default_factory=dict)
+    layout: SpectralLayout | None = None
+    use_velocity: bool = False
+    corpus_info: dict = dataclasses.field(default_factory=dict)
+    paired_conditions: bool = False
+    release_extras: dict = dataclasses.field(default_factory=dict)
+    corpus: object = None              # the training corpus (for the preset bank and reference set)
+    build_bank: bool = False           # attach a preset bank + evaluation reference at release
+
+    def sample_condition(self, real, generator, device):
+        pitch = real["pitch"]
+        if self.paired_conditions and pitch.shape[0] >= 2:  # halves share pitches (mode seeking)
+            half = pitch.shape[0] // 2
+            pitch = torch.cat([pitch[:half], pitch[:half], pitch[2 * half:]])
+        cond = {"pitch": pitch}
+        if self.use_velocity:
+            velocity = real["velocity"]
+            if self.paired_conditions and velocity.shape[0] >= 2:
+                velocity = torch.cat([velocity[:half], velocity[:half], velocity[2 * half:]])
+            cond["velocity"] = velocity
+        return cond
+
+    def features(self, x):
+        if self.family == "spectral":
+            return x.reshape(x.shape[0], -1).float()
+        return log_mel(x).mean(dim=2)
+
+    def to_audio(self, x: torch.Tensor) -> torch.Tensor:
+        if self.family == "spectral":
+            return spec_to_audio(denormalize(x.float()), self.layout)
+        return x.float()
+
+    def preview(self, generator, z, cond, path: Path):
+        from ..pictures import spectrogram_png
+        import soundfile as sf
+
+        n = min(8, z.shape[0])
+        audio = self.to_audio(generator(z[:n], **{k: v[:n] for k, v in cond.items()})).cpu().numpy()
+        gap = np.zeros(SAMPLE_RATE // 4, dtype=np.float32)
+        strip = np.concatenate([np.concatenate([a, gap]) for a in audio])
+        peak = max(float(np.abs(strip).max()), 1e-6)
+        sf.write(str(path) + ".wav", (strip / peak * 0.9).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+        spectrogram_png(strip, SAMPLE_RATE, str(path) + ".png")
+        return [Path(str(path) + ".wav"), Path(str(path) + ".png")]
+
+    def release(self, generator_ema, provenance):
+        layout = dataclasses.asdict(self.layout) if self.layout is not None else None
+        pipe = AudioPipeline(self.family, self.g_config, copy.deepcopy(generator_ema), layout=layout,
+                             corpus_info=self.corpus_info, **self.release_extras)
+        if self.build_bank and self.corpus is not None:
+            from ..evaluate.evaluation import build_reference
+            from ..render.bank import build_bank
+
+            lo, hi = pipe.pitch_range
+            pitches = [p for p in self.corpus.pitch_histogram() if lo <= p <= hi]
+            pipe.presets = build_bank(pipe, self.corpus)
+            pipe.reference = build_reference(self.corpus, pitches)
+        return pipe
