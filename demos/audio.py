@@ -10,7 +10,7 @@ import functools
 import gradio as gr
 
 from . import audio_callbacks as calls
-from .common import example_midis, heavy_event, light_event, ui
+from .common import AUDIO_BUTTONS, IMAGE_BUTTONS, example_midis, heavy_event, light_event, ui
 
 DEFAULT_EXAMPLE = "ode_to_joy.mid"
 TRACK_HEADERS = ["track", "name", "notes", "timbre (blank: the piece's)"]
@@ -27,7 +27,7 @@ def build_audio_demo(pipe) -> None:
     second = presets[1] if len(presets) > 1 else "seed:1"
 
     gr.Markdown("Render a MIDI file through the model's learned instrument timbres. Pick an example or "
-                "upload a file, choose a timbre for the whole piece (a preset, `seed:N`, or 🎲), or morph "
+                "upload a file, choose a timbre for the whole piece (a preset, `seed:N`, or a random one), or morph "
                 "between timbres over time, or give single tracks their own.")
     with gr.Row():
         with gr.Column(scale=1):
@@ -37,7 +37,7 @@ def build_audio_demo(pipe) -> None:
             with gr.Row():
                 timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, scale=3,
                                      label="Timbre of the whole piece (preset or seed:N)", elem_id="audio-timbre")
-                dice = gr.Button("🎲 random", scale=1, elem_id="audio-random")
+                dice = gr.Button("Random timbre", scale=1, elem_id="audio-random")
             use_morph = gr.Checkbox(False, label="Morph over time (the timeline below replaces the piece timbre)",
                                     elem_id="audio-use-morph")
             morph = gr.Dataframe([[0, default], [15, second]], headers=["time (s)", "timbre"], type="array",
@@ -52,11 +52,13 @@ def build_audio_demo(pipe) -> None:
                                    elem_id="audio-format")
             render = gr.Button("Render", variant="primary", elem_id="audio-render")
         with gr.Column(scale=1):
-            player = gr.Audio(label="Rendered piece", type="numpy", interactive=False, elem_id="audio-player")
+            player = gr.Audio(label="Rendered piece", type="numpy", interactive=False,
+                              buttons=AUDIO_BUTTONS, elem_id="audio-player")
             summary = gr.Markdown(elem_id="audio-summary")
-            roll = gr.Image(label="Piano roll", type="filepath", interactive=False, elem_id="audio-roll")
+            roll = gr.Image(label="Piano roll", type="filepath", interactive=False,
+                            buttons=IMAGE_BUTTONS, elem_id="audio-roll")
             spectrum = gr.Image(label="Spectrogram (log-mel)", type="filepath", interactive=False,
-                                elem_id="audio-spectrogram")
+                                buttons=IMAGE_BUTTONS, elem_id="audio-spectrogram")
             download = gr.File(label="Download", interactive=False, elem_id="audio-download")
 
     with gr.Accordion("Note explorer", open=True):
@@ -65,10 +67,11 @@ def build_audio_demo(pipe) -> None:
                               elem_id="explorer-pitch")
             note_timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, label="Timbre",
                                       elem_id="explorer-timbre")
-            note_dice = gr.Button("🎲", elem_id="explorer-random")
+            note_dice = gr.Button("Random timbre", elem_id="explorer-random")
             play = gr.Button("Play note", variant="primary", elem_id="explorer-play")
         with gr.Row():
-            note_audio = gr.Audio(label="Note", type="numpy", interactive=False, elem_id="explorer-audio")
+            note_audio = gr.Audio(label="Note", type="numpy", interactive=False,
+                                  buttons=AUDIO_BUTTONS, elem_id="explorer-audio")
             note_info = gr.Markdown(elem_id="explorer-info")
         with gr.Row():
             timbre_a = gr.Dropdown(choices, value=default, allow_custom_value=True, label="From timbre",
@@ -78,8 +81,8 @@ def build_audio_demo(pipe) -> None:
             count = gr.Slider(2, 16, value=8, step=1, label="Notes in the row", elem_id="explorer-count")
             morph_button = gr.Button("Play morph row", elem_id="explorer-morph")
         with gr.Row():
-            row_audio = gr.Audio(label="Timbre morph (one note per second)", type="numpy", interactive=False,
-                                 elem_id="explorer-row-audio")
+            row_audio = gr.Audio(label="Timbre morph (one note per second)", type="numpy",
+                                 interactive=False, buttons=AUDIO_BUTTONS, elem_id="explorer-row-audio")
             row_info = gr.Markdown(elem_id="explorer-row-info")
 
     def do_render(example, upload, timbre, use_morph, morph, tracks, file_format,

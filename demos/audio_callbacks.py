@@ -218,4 +218,5 @@ def morph_row(pipe, pitch, timbre_a: str, timbre_b: str, count=8):
     row = (notes * fade).reshape(-1)
     peak = float(np.abs(row).max())
     row = row / peak * 0.9 if peak > 0 else row
-    return (pipe.sample_rate, to_int16(row)), f"{count} notes at MIDI {value}: {timbre_a.strip()} → {timbre_b.strip()}"
+    summary = f"{count} notes at MIDI {value}: {timbre_a.strip()} → {timbre_b.strip()}"
+    return (pipe.sample_rate, to_int16(row)), summary

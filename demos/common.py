@@ -25,6 +25,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 #: concurrency ids of the app's queue: heavy work (renders, training) shares one limit
 HEAVY, LIGHT = "heavy", "light"
 LIGHT_LIMIT = 4
+#: the buttons output players and pictures show (no "share": the app publishes nothing)
+AUDIO_BUTTONS = ["download"]
+IMAGE_BUTTONS = ["download", "fullscreen"]
 
 _settings = {"heavy_limit": 1}
 

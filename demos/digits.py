@@ -12,7 +12,7 @@ import uuid
 import gradio as gr
 import numpy as np
 
-from .common import heavy_event, output_path, ui
+from .common import IMAGE_BUTTONS, heavy_event, output_path, ui
 from .digits_live import ARCHITECTURES, LOSSES, Snapshot, run_live, stop_live
 from .plots import class_bars
 
@@ -69,12 +69,13 @@ def build_digits_demo(pipe) -> None:
                 stop = gr.Button("■ Stop", elem_id="digits-stop")
             status = gr.Markdown("Samples of the shipped model (seeds 0–63). Press Train to start from scratch.",
                                  elem_id="digits-status")
-            bars = gr.Image(label="Predicted class of each sample", type="numpy", interactive=False,
-                            elem_id="digits-classes")
+            bars = gr.Image(label="Predicted class of each sample", type="numpy",
+                            interactive=False, buttons=IMAGE_BUTTONS, elem_id="digits-classes")
         with gr.Column(scale=1):
             grid = gr.Image(shipped_grid(pipe), label="Samples (fixed latents)", type="numpy",
-                            interactive=False, image_mode="L", elem_id="digits-grid")
-            curves = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="digits-losses")
+                            interactive=False, buttons=IMAGE_BUTTONS, image_mode="L", elem_id="digits-grid")
+            curves = gr.Image(label="Losses", type="filepath", interactive=False,
+                              buttons=IMAGE_BUTTONS, elem_id="digits-losses")
 
     start.click(ui(train_digits), [loss, architecture, steps, seed, token], [grid, curves, bars, status],
                 api_name="digits_train", **heavy_event())

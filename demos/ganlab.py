@@ -12,7 +12,7 @@ import gradio as gr
 
 from creative_gan.errors import UsageError
 
-from .common import heavy_event, light_event, ui
+from .common import IMAGE_BUTTONS, heavy_event, light_event, ui
 from .ganlab_core import LOSSES, REGULARISERS, TARGETS, GANLab, LabSettings, lab_for, lab_settings
 
 MAX_STEPS_PER_CLICK = 5000
@@ -86,7 +86,7 @@ def build_ganlab_demo(model=None) -> None:
                 reset = gr.Button("Reset", elem_id="lab-reset")
         with gr.Column(scale=1):
             picture = gr.Image(GANLab(LabSettings()).picture(), label="The plane", type="numpy",
-                               interactive=False, height=480,
+                               interactive=False, buttons=IMAGE_BUTTONS, height=480,
                                elem_id="lab-plot")
             status = gr.Markdown(elem_id="lab-status")
 
