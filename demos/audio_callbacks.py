@@ -159,14 +159,15 @@ def render_piece(pipe, example: str | None, upload: str | None, timbre: str, use
     download = output_path(stem, FORMATS[file_format])
     import soundfile as sf
 
-    sf.write(download, audio, rate, subtype="PCM_16", format=file_format)
+    pcm = to_int16(audio)                            # the player and the download hold the same samples
+    sf.write(download, pcm, rate, subtype="PCM_16", format=file_format)
     roll = piano_roll_png(midi, output_path(f"{stem}-piano-roll", ".png"), width=900, height=300)
     spectrum = spectrogram_png(audio, rate, output_path(f"{stem}-spectrogram", ".png"), width=900, height=200)
     s = result.summary
     summary = (f"{s['notes_rendered']} notes, {s['duration_s']:.1f} s rendered in {s['render_s']:.2f} s "
                f"({s['realtime_factor']:.0f}x real time); drums skipped: {s['notes_skipped_drums']}, "
                f"notes moved into range: {s['notes_transposed']}")
-    return (rate, to_int16(audio)), str(roll), str(spectrum), str(download), summary
+    return (rate, pcm), str(roll), str(spectrum), str(download), summary
 
 
 def _check_pitch(pipe, pitch) -> int:
@@ -211,7 +212,8 @@ def morph_row(pipe, pitch, timbre_a: str, timbre_b: str, count=8):
     steps = torch.linspace(0.0, 1.0, count)
     latents = slerp(a.expand(count, -1), b.expand(count, -1), steps)               # [count, D]
     length = int(MORPH_NOTE_SECONDS * pipe.sample_rate)
-    notes = pipe.generate(torch.full((count,), value), latents, num_samples=length).numpy()  # [count, length]
+    notes = pipe.generate([value] * count, z=latents, num_samples=length)                    # [count, length]
+    notes = notes.numpy() if isinstance(notes, torch.Tensor) else np.asarray(notes, np.float32)
     fade = np.ones(length, np.float32)
     tail = int(0.1 * pipe.sample_rate)
     fade[-tail:] = np.linspace(1.0, 0.0, tail, dtype=np.float32)

@@ -69,7 +69,7 @@ def class_bars(counts, width: int = 420, height: int = 220, labels=None) -> np.n
     labels = labels if labels is not None else [str(i) for i in range(len(counts))]
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    left, bottom, top = 10, 24, 20
+    left, bottom, top = 10, 24, 34
     slot = (width - 2 * left) / max(len(counts), 1)
     peak = max(float(counts.max()) if counts.size else 0.0, 1.0)
     total = max(float(counts.sum()), 1.0)
@@ -84,5 +84,5 @@ def class_bars(counts, width: int = 420, height: int = 220, labels=None) -> np.n
             draw.line([(x0, height - bottom), (x1, height - bottom)], fill=(220, 40, 40), width=3)
         draw.text(((x0 + x1) / 2 - 3, height - bottom + 5), str(labels[i]), fill=(0, 0, 0))
     covered = int((counts > 0).sum())
-    draw.text((left, 4), f"classes present: {covered}/{len(counts)}", fill=(0, 0, 0))
+    draw.text((width - 150, 4), f"classes present: {covered}/{len(counts)}", fill=(0, 0, 0))
     return np.asarray(image)
