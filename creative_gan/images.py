@@ -15,8 +15,10 @@ import torch
 from PIL import Image
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """``[B, C, H, W]`` in [-1, 1] -> ``uint8 [B, H, W, C]`` in 0–255 (-1 -> 0, +1 -> 255)."""
+def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``[B, C, H, W]`` in [-1, 1] (tensor or numpy) -> ``uint8 [B, H, W, C]`` in 0–255 (-1 -> 0, +1 -> 255)."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected images [B, 1|3, H, W], got {list(images.shape)}")
     x = images.detach().float().cpu().nan_to_num(0.0).clamp(-1.0, 1.0)
@@ -88,6 +90,7 @@ def save_images(images: torch.Tensor, folder: str | os.PathLike, names: list[str
 
 def interpolation_strip(frames: torch.Tensor, path: str | os.PathLike, pad: int = 2, upscale: int = 1) -> Path:
     """Save interpolation walks as a PNG: ``[T, C, H, W]`` (one row) or ``[R, T, C, H, W]`` (R rows)."""
+    frames = torch.as_tensor(frames)
     if frames.ndim == 4:
         frames = frames.unsqueeze(0)
     if frames.ndim != 5:

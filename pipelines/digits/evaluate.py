@@ -10,12 +10,13 @@ Figures (for generated samples, and as ``real_*`` for the held-out real digits, 
 - ``confident_fraction``: share of samples whose top class probability is ≥ 0.9 (legibility). A
   coarse gauge: the classifier is also ≥ 0.9 sure of ~30% of random smooth blobs, so read it
   beside ``frechet_distance``, which does separate blobs from digits.
-- ``frechet_distance``: Fréchet distance between Gaussians fitted to the classifier's penultimate
-  features ``[N, 128]`` of the samples and of the real *train* split (what G was trained on). It
-  is biased upwards for small N; compare figures computed with similar sample counts.
+- ``frechet_distance``: Fréchet distance (:func:`creative_gan.metrics.frechet_distance_from_stats`)
+  between Gaussians fitted to the classifier's penultimate features ``[N, 128]`` of the samples and
+  of the real *train* split (what G was trained on). It is biased upwards for small N; compare
+  figures computed with similar sample counts.
 
 The classifier is trained deterministically (seeded, ~15 s on one CPU core) once per image size and
-process, and cached in memory.
+process, and cached in memory. Torch's thread count is the caller's choice (the CLI sets it once).
 """
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from creative_gan.metrics import frechet_distance_from_stats, gaussian_stats
 
 from .data import NUM_CLASSES, DigitsDataset, check_image_size
 
@@ -79,9 +81,6 @@ def _shift_batch(x: torch.Tensor, generator: torch.Generator, max_shift: int) ->
     return padded[torch.arange(x.shape[0])[:, None, None], rows, cols].unsqueeze(1)
 
 
-from creative_gan.device import single_thread  # noqa: E402
-
-
 @dataclass
 class TrainedClassifier:
     """A trained :class:`DigitClassifier` with its held-out accuracy and training wall time (s)."""
@@ -100,7 +99,7 @@ def train_digit_classifier(image_size: int = 16, epochs: int = 40, batch_size: i
     held_out = DigitsDataset(image_size, "held_out")
     start = time.perf_counter()
     inputs = DigitClassifier.to_input(train.images)                      # [N, 1, 8, 8]
-    with torch.random.fork_rng(devices=[]), single_thread():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DigitClassifier()
         rng = torch.Generator().manual_seed(seed)
@@ -158,24 +157,6 @@ def class_metrics(probs: torch.Tensor, min_share: float = COVERAGE_MIN_SHARE,
     }
 
 
-def gaussian_stats(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``[F]`` and covariance ``[F, F]`` (float64) of ``features [N, F]``."""
-    f = features.double().numpy()
-    return f.mean(axis=0), np.cov(f, rowvar=False)
-
-
-def frechet_distance(stats_a: tuple[np.ndarray, np.ndarray], stats_b: tuple[np.ndarray, np.ndarray]) -> float:
-    """``|mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^1/2)`` via symmetric eigendecompositions."""
-    mu_a, cov_a = stats_a
-    mu_b, cov_b = stats_b
-    eigvals, eigvecs = np.linalg.eigh(cov_a)
-    sqrt_a = (eigvecs * np.sqrt(np.clip(eigvals, 0, None))) @ eigvecs.T
-    middle = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)   # same spectrum as C_a C_b
-    trace_sqrt = np.sqrt(np.clip(middle, 0, None)).sum()
-    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
-    return max(value, 0.0)
-
-
 class DigitsEvaluator:
     """Scores images ``[N, 1, S, S]`` in [-1, 1] against the real digits at one image size."""
 
@@ -185,17 +166,21 @@ class DigitsEvaluator:
         train = DigitsDataset(self.image_size, "train")
         self.held_out = DigitsDataset(self.image_size, "held_out", with_labels=True)
         _, train_features = classify(self.classifier.model, train.images)
-        self.train_stats = gaussian_stats(train_features)
+        self.train_stats = gaussian_stats(train_features)          # (mean [128], covariance [128, 128])
         self._reference: dict | None = None
 
-    def evaluate_images(self, images: torch.Tensor) -> dict:
-        """``coverage``, ``class_entropy``, ``confident_fraction``, ``frechet_distance``, ``class_histogram``."""
+    def evaluate_images(self, images) -> dict:
+        """``coverage``, ``class_entropy``, ``confident_fraction``, ``frechet_distance``, ``class_histogram``.
+
+        ``images``: ``[N, 1, S, S]`` in [-1, 1], a numpy array or a tensor.
+        """
+        images = torch.as_tensor(images)
         if images.ndim != 4 or tuple(images.shape[1:]) != (1, self.image_size, self.image_size):
             raise ValueError(f"expected images [N, 1, {self.image_size}, {self.image_size}], "
                              f"got {list(images.shape)}")
         probs, features = classify(self.classifier.model, images)
         metrics = class_metrics(probs)
-        metrics["frechet_distance"] = frechet_distance(gaussian_stats(features), self.train_stats)
+        metrics["frechet_distance"] = frechet_distance_from_stats(*gaussian_stats(features), *self.train_stats)
         metrics["num_samples"] = int(images.shape[0])
         return metrics
 

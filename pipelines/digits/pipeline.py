@@ -1,7 +1,8 @@
 """The digits release model: an (EMA) generator ready to draw digits by seed.
 
-    >>> pipe = creative_gan.load("runs/digits/model")
-    >>> images = pipe.generate(seeds=range(16))          # [16, 1, S, S] in [-1, 1], on CPU
+    >>> pipe = creative_gan.load("digits-default")
+    >>> images = pipe.generate(seeds=range(16))          # numpy float32 [16, 1, S, S] in [-1, 1]
+    >>> one = pipe(seed=7)                               # numpy float32 [1, 1, S, S]
     >>> pipe.save_grid("digits.png", seeds=range(64))
 
 Seed ``k`` always gives the same image whatever else is in the batch: its latent is drawn from the
@@ -16,11 +17,13 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
 from creative_gan.errors import UsageError
 from creative_gan.images import interpolation_strip, save_grid
+from creative_gan.layers import slerp
 from creative_gan.plugin import Pipeline
 
 from .networks import LatentPrior, LatentPriorConfig, check_architecture, make_generator
@@ -80,13 +83,17 @@ class DigitsPipeline(Pipeline):
 
     @torch.no_grad()
     def generate(self, seeds: Iterable[int] | None = None, z: torch.Tensor | None = None,
-                 n: int | None = None, batch_size: int = 500) -> torch.Tensor:
-        """Images ``FloatTensor[N, 1, S, S]`` in [-1, 1] on CPU, from exactly one of:
+                 n: int | None = None, seed: int | None = None, batch_size: int = 500,
+                 as_tensor: bool = False) -> np.ndarray | torch.Tensor:
+        """Images ``float32 [N, 1, S, S]`` in [-1, 1] (numpy; a CPU tensor if ``as_tensor``), from exactly one of:
 
-        ``seeds`` (one image per seed), ``z`` (latents ``[N, latent_dim]``) or ``n`` (seeds 0…n-1).
+        ``seeds`` (one image per seed), ``seed`` (one image), ``z`` (latents ``[N, latent_dim]``)
+        or ``n`` (seeds 0…n-1). The same seed gives the same image in every process and batch.
         """
-        if sum(arg is not None for arg in (seeds, z, n)) != 1:
-            raise UsageError("generate() takes exactly one of seeds=, z= or n=")
+        if sum(arg is not None for arg in (seeds, z, n, seed)) != 1:
+            raise UsageError("generate() takes exactly one of seeds=, seed=, z= or n=")
+        if seed is not None:
+            seeds = [int(seed)]
         if n is not None:
             if int(n) < 1:
                 raise UsageError(f"n must be at least 1 (got {n})")
@@ -96,30 +103,25 @@ class DigitsPipeline(Pipeline):
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise UsageError(f"z must be [N, {self.latent_dim}] (got {list(z.shape)})")
         outputs = [self.generator(chunk.to(self.device, torch.float32)).float().cpu()
-                   for chunk in z.split(batch_size)]
-        return torch.cat(outputs)
+                   for chunk in torch.as_tensor(z).split(batch_size)]
+        images = torch.cat(outputs)
+        return images if as_tensor else images.numpy()
 
     __call__ = generate
 
-    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, spherical: bool = True) -> torch.Tensor:
-        """A walk of ``steps`` images ``[steps, 1, S, S]`` from seed ``a``'s latent to seed ``b``'s.
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, spherical: bool = True,
+                    as_tensor: bool = False) -> np.ndarray | torch.Tensor:
+        """A walk of ``steps`` images ``float32 [steps, 1, S, S]`` from seed ``a``'s latent to seed ``b``'s.
 
-        ``spherical`` uses slerp, which keeps intermediate latents at a typical Gaussian norm.
+        ``spherical`` uses :func:`creative_gan.layers.slerp` (direction along the great circle, norm
+        interpolated linearly), which keeps intermediate latents at a typical Gaussian norm.
         """
         if steps < 2:
             raise UsageError(f"interpolation needs at least 2 steps (got {steps})")
         z_a, z_b = self.latents_for_seeds([seed_a, seed_b])
         t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
-        if spherical:
-            cos = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
-            omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
-            if omega.abs() < 1e-4:
-                z = (1 - t) * z_a + t * z_b
-            else:
-                z = (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / torch.sin(omega)
-        else:
-            z = (1 - t) * z_a + t * z_b
-        return self.generate(z=z)
+        z = slerp(z_a, z_b, t) if spherical else (1 - t) * z_a + t * z_b
+        return self.generate(z=z, as_tensor=as_tensor)
 
     def save_grid(self, path: str | os.PathLike, seeds: Iterable[int] | None = None, n: int | None = None,
                   nrow: int | None = None, upscale: int = 4) -> Path:
@@ -131,7 +133,7 @@ class DigitsPipeline(Pipeline):
     def save_interpolation(self, path: str | os.PathLike, seed_pairs: list[tuple[int, int]],
                            steps: int = 8, upscale: int = 4) -> Path:
         """Write one interpolation walk per ``(seed_a, seed_b)`` pair as the rows of a PNG."""
-        frames = torch.stack([self.interpolate(a, b, steps) for a, b in seed_pairs])
+        frames = torch.stack([self.interpolate(a, b, steps, as_tensor=True) for a, b in seed_pairs])
         return interpolation_strip(frames, path, upscale=upscale)
 
     # -- release ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The digits pipeline: data, networks, seeded sampling, release round trip, evaluator, training."""
+import json
 import math
 
 import numpy as np
@@ -10,8 +11,7 @@ import creative_gan
 from creative_gan.errors import ReleaseError, UsageError
 from creative_gan.images import interpolation_strip, make_grid, save_grid, to_uint8
 from creative_gan.pipelines.digits.data import DigitsDataset, split_indices
-from creative_gan.pipelines.digits.evaluate import (DigitsEvaluator, class_metrics, frechet_distance,
-                                                    gaussian_stats)
+from creative_gan.pipelines.digits.evaluate import DigitsEvaluator, class_metrics
 from creative_gan.pipelines.digits.networks import (LatentPrior, LatentPriorConfig, build_networks,
                                                     recalibrate_batchnorm)
 from creative_gan.pipelines.digits.pipeline import DigitsPipeline
@@ -120,11 +120,15 @@ def test_recalibrate_batchnorm_is_deterministic():
 def test_generate_is_deterministic_per_seed_whatever_the_batch(arch):
     pipe = make_pipe(arch)
     batch = pipe.generate(seeds=[4, 9, 11])
-    assert batch.shape == (3, 1, 16, 16) and batch.abs().max() <= 1
+    assert isinstance(batch, np.ndarray) and batch.dtype == np.float32
+    assert batch.shape == (3, 1, 16, 16) and np.abs(batch).max() <= 1
     alone = pipe.generate(seeds=[9])
-    torch.testing.assert_close(alone[0], batch[1], rtol=0, atol=1e-6)
-    assert torch.equal(pipe.generate(n=3), pipe.generate(seeds=[0, 1, 2]))
-    assert not torch.allclose(batch[0], batch[2])
+    np.testing.assert_allclose(alone[0], batch[1], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(pipe.generate(n=3), pipe.generate(seeds=[0, 1, 2]))
+    np.testing.assert_array_equal(pipe(seed=9), alone)
+    assert not np.allclose(batch[0], batch[2])
+    as_tensor = pipe.generate(seeds=[4, 9, 11], as_tensor=True)
+    assert isinstance(as_tensor, torch.Tensor) and np.array_equal(as_tensor.numpy(), batch)
 
 
 def test_generate_rejects_ambiguous_arguments():
@@ -133,6 +137,8 @@ def test_generate_rejects_ambiguous_arguments():
         pipe.generate()
     with pytest.raises(UsageError):
         pipe.generate(seeds=[1], n=2)
+    with pytest.raises(UsageError):
+        pipe.generate(seeds=[1], seed=2)
     with pytest.raises(UsageError, match="z must be"):
         pipe.generate(z=torch.zeros(2, 3))
 
@@ -141,9 +147,23 @@ def test_interpolation_ends_at_the_seeds():
     pipe = make_pipe()
     walk = pipe.interpolate(3, 7, steps=5)
     ends = pipe.generate(seeds=[3, 7])
-    assert walk.shape == (5, 1, 16, 16)
-    torch.testing.assert_close(walk[0], ends[0], atol=1e-5, rtol=0)
-    torch.testing.assert_close(walk[-1], ends[1], atol=1e-5, rtol=0)
+    assert walk.shape == (5, 1, 16, 16) and walk.dtype == np.float32
+    np.testing.assert_allclose(walk[0], ends[0], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(walk[-1], ends[1], atol=1e-5, rtol=0)
+
+
+def test_interpolation_uses_the_core_slerp(monkeypatch):
+    from creative_gan.layers import slerp
+    from creative_gan.pipelines.digits import pipeline as pipeline_module
+
+    pipe = make_pipe()
+    z_a, z_b = pipe.latents_for_seeds([3, 7])
+    expected = pipe.generate(z=slerp(z_a, z_b, torch.linspace(0, 1, 4).unsqueeze(1)))
+    np.testing.assert_array_equal(pipe.interpolate(3, 7, steps=4), expected)
+    calls = []
+    monkeypatch.setattr(pipeline_module, "slerp", lambda *a: calls.append(a) or slerp(*a))
+    pipe.interpolate(3, 7, steps=4)
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("arch, latent_modes", [("mlp", 0), ("dcgan", 0), ("dcgan", 5)])
@@ -156,7 +176,7 @@ def test_release_round_trip_gives_identical_samples(tmp_path, arch, latent_modes
     assert loaded.release_config()["generator"] == pipe.release_config()["generator"]
     assert loaded.prior.config == pipe.prior.config
     seeds = [0, 1, 2, 99]
-    assert torch.equal(loaded.generate(seeds=seeds), pipe.generate(seeds=seeds))
+    np.testing.assert_array_equal(loaded.generate(seeds=seeds), pipe.generate(seeds=seeds))
 
 
 def test_release_with_wrong_tensors_is_a_clear_error(tmp_path):
@@ -187,17 +207,13 @@ def test_grid_layout_and_values(tmp_path):
 
 
 # ------------------------------------------------------------------ evaluator
-def test_class_metrics_and_frechet_distance_on_known_inputs():
+def test_class_metrics_on_known_inputs():
     uniform = torch.eye(10).repeat(10, 1)
     metrics = class_metrics(uniform)
     assert metrics["coverage"] == 10 and math.isclose(metrics["class_entropy"], math.log(10), rel_tol=1e-6)
     assert metrics["confident_fraction"] == 1.0
     one_stray = torch.cat([torch.eye(10)[:1].repeat(199, 1), torch.eye(10)[1:2]])
     assert class_metrics(one_stray)["coverage"] == 1  # a single stray sample is not a mode
-    features = torch.randn(500, 6, generator=torch.Generator().manual_seed(0))
-    stats = gaussian_stats(features)
-    assert frechet_distance(stats, stats) < 1e-6
-    assert frechet_distance(stats, gaussian_stats(features + 2)) == pytest.approx(24, rel=1e-3)
 
 
 def test_real_held_out_digits_score_high(evaluator):
@@ -215,6 +231,29 @@ def test_collapsed_generator_is_caught(evaluator):
     assert metrics["frechet_distance"] > 10 * evaluator.reference()["real_frechet_distance"]
     noise = torch.rand(500, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     assert evaluator.evaluate_images(noise)["frechet_distance"] > metrics["frechet_distance"] / 10
+
+
+def test_evaluator_uses_the_core_frechet_distance(evaluator, monkeypatch):
+    from creative_gan import metrics as core_metrics
+    from creative_gan.pipelines.digits import evaluate as evaluate_module
+
+    images = evaluator.held_out.images[:200]
+    calls = []
+    original = core_metrics.frechet_distance_from_stats
+    monkeypatch.setattr(evaluate_module, "frechet_distance_from_stats",
+                        lambda *a, **k: calls.append(a) or original(*a, **k))
+    value = evaluator.evaluate_images(images.numpy())["frechet_distance"]   # numpy input works too
+    assert len(calls) == 1 and value == original(*calls[0])
+    assert not hasattr(evaluate_module, "frechet_distance")                # no second implementation
+
+
+def test_evaluation_leaves_the_thread_count_alone(monkeypatch):
+    from creative_gan.pipelines.digits import evaluate as evaluate_module
+
+    changes = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: changes.append(n))
+    evaluate_module.train_digit_classifier(8, epochs=1)
+    assert changes == []
 
 
 def test_evaluator_rejects_wrong_image_size(evaluator):
@@ -253,13 +292,15 @@ def test_tiny_training_run_through_the_cli(tmp_path, capsys):
     assert list((run_dir / "previews").glob("step_*.png"))
     pipe = creative_gan.load(run_dir / "model")
     assert pipe.generate(seeds=[0, 1]).shape == (2, 1, 16, 16)
+    provenance = json.loads((run_dir / "model" / "config.json").read_text())["provenance"]
+    assert provenance["options"]["out_dir"] == "run" and str(tmp_path) not in json.dumps(provenance)
+    assert main(["train", "digits", "--preset", "tiny", "--out", str(run_dir), "--no-progress"]) == 2
     assert main(["sample", "digits", "--model", str(run_dir / "model"), "--seeds", "0-3",
                  "-o", str(tmp_path / "samples")]) == 0
     assert len(list((tmp_path / "samples").glob("seed_*.png"))) == 4
     assert (tmp_path / "samples" / "grid.png").is_file()
     assert main(["evaluate", "digits", "--model", str(run_dir / "model"), "--num-samples", "50",
                  "--json", str(tmp_path / "m.json")]) == 0
-    import json
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert {"coverage", "class_entropy", "confident_fraction", "frechet_distance",
             "real_coverage"} <= set(metrics)
