@@ -190,7 +190,7 @@ def evaluate(pipe, args) -> dict:
 
     def generate(asked: torch.Tensor, seed: int) -> np.ndarray:
         z = torch.stack([pipe.latent_for_seed(seed * 1_000_000 + i) for i in range(len(asked))])
-        return pipe.generate(asked, z).numpy()
+        return pipe.generate(asked, z=z)
 
     if args.data:
         try:

@@ -1,10 +1,16 @@
 """The audio release model: a note generator you can ask for notes, timbres and whole MIDI files.
 
     >>> pipe = creative_gan.load("audio-default")
-    >>> notes = pipe.generate_notes([48, 60, 72], seed=3)      # [3, 64000] float32, 16 kHz
+    >>> notes = pipe.generate([48, 60, 72], seed=3)             # numpy float32 [3, 64000], 16 kHz, in [-1, 1]
+    >>> notes = pipe([60, 64, 67], timbre="violin")               # the same as pipe.generate(...)
     >>> pipe.render_midi("song.mid", "song.wav", morph="0:violin,20:seed:7")
 
-It implements the renderer's ``NoteSource`` protocol: ``generate(pitches, z, velocities, num_samples)``.
+Timbre: ``seed`` (int, or one per note), ``timbre`` (a preset name or ``"seed:7"``) or ``z``; none of them
+gives :attr:`AudioPipeline.default_timbre` (fixed: the release's ``default_timbre``, else the first preset
+name in sorted order, else seed 0). The same seed gives the same notes in every process.
+
+It implements the renderer's ``NoteSource`` protocol: ``synthesize(pitches, z, velocities, num_samples)``
+(tensors in, a tensor out, differentiable in ``z`` when grad is enabled).
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from creative_gan.errors import ReleaseError, UsageError
 from creative_gan.plugin import Pipeline
 
 from .constants import NOTE_SAMPLES, SAMPLE_RATE
@@ -26,11 +33,13 @@ class AudioPipeline(Pipeline):
 
     def __init__(self, family: str, g_config: dict, generator: torch.nn.Module, layout: dict | None = None,
                  presets: dict[str, torch.Tensor] | None = None, reference: dict[str, torch.Tensor] | None = None,
-                 corpus_info: dict | None = None, device: torch.device | str = "cpu", batch_size: int = 64):
+                 corpus_info: dict | None = None, device: torch.device | str = "cpu", batch_size: int = 64,
+                 default_timbre: str | None = None):
         self.family, self.g_config, self.layout = family, dict(g_config), layout
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
-        self.presets = {k: v.float().cpu() for k, v in (presets or {}).items()}
+        # sorted by name: the order of tensors in a file (or a dict) never decides anything
+        self.presets = {k: presets[k].float().cpu() for k in sorted(presets or {})}
         self.reference = dict(reference or {})
         self.corpus_info = dict(corpus_info or {})
         self.batch_size = batch_size
@@ -40,15 +49,26 @@ class AudioPipeline(Pipeline):
         self.has_velocity = bool(cfg.use_velocity)
         self.sample_rate = SAMPLE_RATE
         self.note_samples = NOTE_SAMPLES
+        self._default_timbre = default_timbre
+
+    @property
+    def default_timbre(self) -> str:
+        """The timbre used when none is given: the release's choice, else the first preset by name, else seed 0."""
+        if self._default_timbre and self._default_timbre in self.presets:
+            return self._default_timbre
+        return next(iter(self.presets)) if self.presets else "seed:0"
 
     # ------------------------------------------------------------- NoteSource protocol
     def latent_for_seed(self, seed: int) -> torch.Tensor:
         """The timbre of an integer seed: z ~ N(0, I) from a generator seeded with it ``[latent_dim]``."""
         return torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
 
-    @torch.no_grad()
-    def generate(self, pitches, z, velocities=None, num_samples: int | None = None) -> torch.Tensor:
-        """Notes ``[N, num_samples]`` float32 at 16 kHz for MIDI ``pitches [N]`` and latents ``z [N, D]``."""
+    def synthesize(self, pitches, z, velocities=None, num_samples: int | None = None) -> torch.Tensor:
+        """Notes ``[N, num_samples]`` float32 tensor at 16 kHz for MIDI ``pitches [N]`` and latents ``z [N, D]``.
+
+        The renderer's entry point: no seeds or names, tensors in and out, differentiable in ``z`` unless
+        called under ``no_grad``/``inference_mode``. Users call :meth:`generate`.
+        """
         pitches = torch.as_tensor(pitches, dtype=torch.long).reshape(-1)
         z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, self.latent_dim)
         if z.shape[0] != pitches.shape[0]:
@@ -86,27 +106,68 @@ class AudioPipeline(Pipeline):
 
     # ------------------------------------------------------------- user API
     def latents(self, n: int, seed=None, z=None, timbre=None) -> torch.Tensor:
-        """``[n, D]`` latents: one timbre (seed, preset name or z) for all, or one per note."""
+        """``[n, D]`` latents: one timbre (seed, preset name or z) for all, or one per note.
+
+        ``seed`` a list gives one timbre per note; nothing given means :attr:`default_timbre`.
+        """
+        given = [name for name, value in (("seed", seed), ("z", z), ("timbre", timbre)) if value is not None]
+        if len(given) > 1:
+            raise UsageError(f"give one of seed=, z= or timbre=, not {' and '.join(given)}")
         if z is not None:
             z = torch.as_tensor(z, dtype=torch.float32)
+            if z.shape[-1] != self.latent_dim or z.dim() not in (1, 2) or (z.dim() == 2 and len(z) != n):
+                raise UsageError(f"z must be [{self.latent_dim}] or [{n}, {self.latent_dim}], got {list(z.shape)}")
             return z.expand(n, -1).clone() if z.dim() == 1 else z
-        if timbre is not None:
-            from .render.timbre import resolve_timbre
-
-            return resolve_timbre(self, timbre).float().expand(n, -1).clone()
         if seed is None:
-            seed = 0
-        if isinstance(seed, (list, tuple, range, np.ndarray)):
-            return torch.stack([self.latent_for_seed(int(s)) for s in seed])
-        return self.latent_for_seed(int(seed)).expand(n, -1).clone()
+            timbre = self.default_timbre if timbre is None else timbre
+            from .render.timbre import TimbreError, resolve_timbre
+
+            try:
+                return resolve_timbre(self, timbre).float().expand(n, -1).clone()
+            except TimbreError as error:
+                raise UsageError(str(error)) from None
+        seeds = list(seed) if isinstance(seed, (list, tuple, range, np.ndarray)) else [seed] * n
+        if len(seeds) != n:
+            raise UsageError(f"{len(seeds)} seeds for {n} notes")
+        return torch.stack([self.latent_for_seed(_seed_value(s)) for s in seeds])
+
+    def generate(self, pitches: Sequence[int], z=None, velocities=None, num_samples: int | None = None, *,
+                 seed=None, timbre=None, as_tensor: bool = False) -> np.ndarray | torch.Tensor:
+        """Notes at MIDI ``pitches [N]``: numpy float32 ``[N, num_samples]`` (default 64,000 = 4 s, note-off
+        at 3 s) at 16 kHz in [-1, 1]; a CPU tensor if ``as_tensor``.
+
+        The timbre comes from one of ``seed`` (int: one timbre for all notes; list: one per note), ``timbre``
+        (preset name or seed spec) or ``z`` (``[D]`` or ``[N, D]``); none → :attr:`default_timbre`.
+        ``velocities [N]`` (MIDI 1-127) condition models trained with velocity. The same arguments give the
+        same notes in every process.
+        """
+        pitches = self._check_pitches(pitches)
+        latents = self.latents(len(pitches), seed=seed, z=z, timbre=timbre)
+        with torch.inference_mode():
+            audio = self.synthesize(pitches, latents, velocities, num_samples)
+        if not bool(torch.isfinite(audio).all()):
+            raise ReleaseError("this model generated NaN or infinite samples: its weights are broken")
+        return audio if as_tensor else audio.numpy()
+
+    __call__ = generate
 
     def generate_notes(self, pitches: Sequence[int], seed=None, z=None, timbre=None,
                        velocities=None) -> np.ndarray:
         """4-s notes ``[N, 64000]`` float32 at 16 kHz; ``seed`` (int: one timbre; list: one per note),
         ``z`` (``[D]`` or ``[N, D]``) or ``timbre`` (preset name / seed spec) choose the timbre."""
-        pitches = torch.as_tensor(list(pitches), dtype=torch.long)
-        latents = self.latents(len(pitches), seed=seed, z=z, timbre=timbre)
-        return self.generate(pitches, latents, velocities).numpy()
+        return self.generate(pitches, z=z, velocities=velocities, seed=seed, timbre=timbre)
+
+    def _check_pitches(self, pitches) -> torch.Tensor:
+        try:
+            values = torch.as_tensor(np.asarray(pitches, dtype=np.float64).reshape(-1))
+        except (TypeError, ValueError):
+            raise UsageError(f"pitches must be MIDI note numbers, got {pitches!r}") from None
+        if not bool(torch.isfinite(values).all()) or bool((values != values.round()).any()):
+            raise UsageError("pitches must be whole MIDI note numbers")
+        lo, hi = self.pitch_range
+        if values.numel() and (values.min() < lo or values.max() > hi):
+            raise UsageError(f"pitches must lie in this model's range {lo}-{hi}")
+        return values.long()
 
     def render_midi(self, midi, out_path=None, timbres=None, morph=None, track_timbres=None, **options):
         """Play a MIDI file (path or ``pretty_midi.PrettyMIDI``) through this model; see ``render.render_midi``."""
@@ -121,7 +182,7 @@ class AudioPipeline(Pipeline):
                 "sample_rate": self.sample_rate, "note_samples": self.note_samples,
                 "pitch_min": self.pitch_range[0], "pitch_max": self.pitch_range[1],
                 "latent_dim": self.latent_dim, "use_velocity": self.has_velocity,
-                "presets": sorted(self.presets), "corpus": self.corpus_info}
+                "presets": sorted(self.presets), "default_timbre": self.default_timbre, "corpus": self.corpus_info}
 
     def release_tensors(self) -> dict:
         tensors = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
@@ -137,9 +198,17 @@ class AudioPipeline(Pipeline):
         presets = {k[len("preset."):]: v for k, v in tensors.items() if k.startswith("preset.")}
         reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
         return cls(config["family"], config["generator"], generator, layout=config.get("layout"),
-                   presets=presets, reference=reference, corpus_info=config.get("corpus", {}), device=device)
+                   presets=presets, reference=reference, corpus_info=config.get("corpus", {}), device=device,
+                   default_timbre=config.get("default_timbre"))
 
     def to(self, device) -> "AudioPipeline":
         self.device = torch.device(device)
         self.generator.to(self.device)
         return self
+
+
+def _seed_value(seed) -> int:
+    """A seed as a non-negative int (UsageError for 1.5, -1, True, "x")."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+        raise UsageError(f"a seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)

@@ -52,7 +52,7 @@ def build_bank(pipe, corpus, candidates: int = 128, seed: int = 0, progress: boo
     z = torch.stack([pipe.latent_for_seed(s) for s in seeds])                                # [C, D]
     emb = []
     for c in tqdm(range(candidates), desc="preset bank", disable=not progress):
-        notes = pipe.generate(torch.tensor(pitches), z[c].expand(len(pitches), -1)).numpy()
+        notes = pipe.generate(pitches, z=z[c])
         emb.append(((mfcc_stats(notes) - mean) / std).mean(0))
     emb = np.stack(emb)                                                                       # [C, 40]
     dist = ((emb[None] - targets[:, None]) ** 2).sum(-1)                                      # [I, C]

@@ -1,8 +1,9 @@
 """Per-note shaping (envelope, seamless sustain loop) and block-wise mixing with a two-pass normalised output.
 
-Memory stays flat in the number of notes: notes are mixed into fixed-size blocks that are flushed to a raw
-float32 temp file as soon as no later note can touch them, and the output is normalised while it is copied
-from that temp file to the final file (or array) in a second pass.
+Memory stays flat in the number of notes and in their length: notes are mixed into fixed-size blocks that
+are flushed to a raw float32 temp file as soon as no later note can touch them; a note longer than a block
+is streamed (its samples are made block by block as the blocks are flushed, never as one array); and the
+output is normalised while it is copied from that temp file to the final file (or array) in a second pass.
 """
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ class NoteEnvelope:
         audio[:a] *= self.attack[:a]
         tail = audio[hold:]
         tail *= self.release[:len(tail)]
+        return audio
+
+    def apply_range(self, audio: np.ndarray, offset: int, hold: int) -> np.ndarray:
+        """Samples [offset, offset + len(audio)) of a note (float32, in place): the same result, piece by piece,
+        as :meth:`apply` on the whole note."""
+        end = offset + len(audio)
+        a1 = min(len(self.attack), end)
+        if offset < a1:
+            audio[:a1 - offset] *= self.attack[offset:a1]
+        r0, r1 = max(hold, offset), min(hold + len(self.release), end)
+        if r0 < r1:
+            audio[r0 - offset:r1 - offset] *= self.release[r0 - hold:r1 - hold]
         return audio
 
     def curve(self, length: int, hold: int) -> np.ndarray:
@@ -86,20 +99,32 @@ class SustainLoop:
         u = (np.arange(c) + 0.5) / c
         norm = 1.0 / np.sqrt(u ** 2 + (1 - u) ** 2 + 2 * self.correlation * u * (1 - u))
         self.fade_in, self.fade_out = u * norm, (1 - u) * norm
-        self.first_seam = clip[loop_end - c:loop_end] * self.fade_out + segment[:c] * self.fade_in
+        first_seam = clip[loop_end - c:loop_end] * self.fade_out + segment[:c] * self.fade_in
         seam = segment[-c:] * self.fade_out + segment[:c] * self.fade_in
         self.period = np.concatenate([segment[c:-c], seam]).astype(np.float32)   # [loop_len - crossfade]
+        # the note before the first repeat: the clip up to loop_end, its last crossfade joined to the loop
+        self.prefix = np.concatenate([clip[:loop_end - c], first_seam]).astype(np.float32)   # [loop_end]
 
     def render(self, length: int) -> np.ndarray:
         """Audio [length] float32: the clip up to loop_end, then the loop as long as needed."""
-        head_end = self.loop_end - self.crossfade
-        if length <= head_end:
-            return self.clip[:length].astype(np.float32)
-        rest = length - head_end - self.crossfade
-        repeats = max(0, -(-rest // len(self.period)))
-        body = np.tile(self.period, repeats)[:max(rest, 0)]
-        out = np.concatenate([self.clip[:head_end], self.first_seam, body])[:length]
-        return out.astype(np.float32)
+        return self.render_range(0, length)
+
+    def render_range(self, start: int, count: int) -> np.ndarray:
+        """Samples [start, start + count) of :meth:`render`'s infinite note, float32 [count]: any part of a
+        note hours long without building the whole of it."""
+        out = np.empty(count, np.float32)
+        filled, pos, head, period = 0, start, len(self.prefix), len(self.period)
+        if pos < head:
+            filled = min(count, head - pos)
+            out[:filled] = self.prefix[pos:pos + filled]
+            pos += filled
+        while filled < count:
+            k = (pos - head) % period
+            take = min(count - filled, period - k)
+            out[filled:filled + take] = self.period[k:k + take]
+            filled += take
+            pos += take
+        return out
 
 
 class NoteCache:
@@ -155,6 +180,32 @@ class BlockMixer:
         self.block_len, self.sink = block_len, sink
         self.blocks: dict[int, np.ndarray] = {}
         self.next_block = 0                  # index of the first block not yet flushed
+        self.streams: list[list] = []        # [next sample, end sample, start sample, produce(offset, count)]
+
+    def add_stream(self, start: int, length: int, produce: Callable[[int, int], np.ndarray]) -> None:
+        """Mix a note of ``length`` samples at ``start`` whose audio is made on demand, block by block:
+        ``produce(offset, count)`` returns its samples [offset, offset + count) as float32 [count]."""
+        if start < self.next_block * self.block_len:
+            raise RuntimeError("note starts inside an already flushed block")
+        if length > 0:
+            self.streams.append([start, start + length, start, produce])
+
+    def _fill_streams(self, index: int, block: np.ndarray | None) -> np.ndarray | None:
+        """Add every stream's share of block ``index`` (creating the block if a stream sounds in it)."""
+        if not self.streams:
+            return block
+        begin, end = index * self.block_len, (index + 1) * self.block_len
+        for stream in self.streams:
+            pos, stop, start, produce = stream
+            if pos >= end or pos >= stop:
+                continue
+            take = min(end, stop) - pos
+            if block is None:
+                block = np.zeros(self.block_len, np.float32)
+            block[pos - begin:pos - begin + take] += produce(pos - start, take)
+            stream[0] = pos + take
+        self.streams = [s for s in self.streams if s[0] < s[1]]
+        return block
 
     def add(self, start: int, audio: np.ndarray) -> None:
         """Mix audio [L] starting at sample `start` (must not precede a flushed block)."""
@@ -180,8 +231,8 @@ class BlockMixer:
     def flush_before(self, sample: int) -> None:
         """Flush every block that ends at or before `sample` (no later note can reach it)."""
         while (self.next_block + 1) * self.block_len <= sample:
-            self.sink(self.blocks.pop(self.next_block, None) if self.next_block in self.blocks
-                      else np.zeros(self.block_len, np.float32))
+            block = self._fill_streams(self.next_block, self.blocks.pop(self.next_block, None))
+            self.sink(block if block is not None else np.zeros(self.block_len, np.float32))
             self.next_block += 1
 
     def finish(self, total: int) -> None:
@@ -189,9 +240,10 @@ class BlockMixer:
         self.flush_before(total)
         remainder = total - self.next_block * self.block_len
         if remainder > 0:
-            block = self.blocks.pop(self.next_block, np.zeros(self.block_len, np.float32))
-            self.sink(block[:remainder])
+            block = self._fill_streams(self.next_block, self.blocks.pop(self.next_block, None))
+            self.sink(block[:remainder] if block is not None else np.zeros(remainder, np.float32))
         self.blocks.clear()
+        self.streams.clear()
 
 
 class FloatSpool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,16 +19,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from creative_gan import fileio
+
 from ..data.midi_notes import NoteTable, RenderError, RenderWarning, extract_notes, load_midi
+from .limits import RenderLimits
 from .mixing import (BlockMixer, FloatSpool, NoteCache, NoteEnvelope, SustainLoop, normalise_gain,
                      remove_quietly, velocity_gain)
-from .timbre import MORPH_STEPS, NoteSource, TimbreCurve, TimbreError, build_curve, source_device
+from .timbre import MORPH_STEPS, NoteSource, TimbreCurve, TimbreError, build_curve, default_timbre, source_device
 
-__all__ = ["render_midi", "RenderResult", "RenderError", "RenderWarning", "NoteSource"]
+__all__ = ["render_midi", "RenderResult", "RenderError", "RenderWarning", "RenderLimits", "NoteSource"]
 
 OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _SOURCE_FIELDS = ("sample_rate", "note_samples", "pitch_range", "latent_dim", "has_velocity", "presets",
-                  "latent_for_seed", "generate")
+                  "latent_for_seed", "synthesize")
 
 
 @dataclass
@@ -46,34 +48,45 @@ def render_midi(source: NoteSource, midi, out_path=None, timbres=None, morph=Non
                 sample_rate: int | None = None, attack: float = 0.01, release: float = 0.3,
                 headroom_db: float = 1.0, block_seconds: float = 10.0, progress: bool = True,
                 batch_size: int = 64, velocity_exponent: float = 2.0, morph_steps: int = MORPH_STEPS,
-                cache_mb: float = 64.0, loop_region: tuple[float, float] | None = None) -> RenderResult:
+                cache_mb: float = 64.0, loop_region: tuple[float, float] | None = None,
+                limits: RenderLimits | None = None) -> RenderResult:
     """Render `midi` (path or PrettyMIDI) through `source`; write `out_path` (.wav/.flac, 16-bit) or return audio.
 
     Timbres (each a seed, preset name, z vector or morph string): `timbres` one spec for every pitched
     track or a list assigned to pitched tracks in order (cycled); `morph` anchors "0:a,30:b" / [(0, "a"),
     (30, "b")] / "a,b" (spread over the piece) for every track; `track_timbres` {instrument index: spec or
-    morph} overrides per track. Default: the first preset, else seed 0. `timbres` and `morph` exclude each other.
+    morph} overrides per track. Default: the source's `default_timbre` (for a release model: its configured
+    default, else its first preset by sorted name), else seed 0. `timbres` and `morph` exclude each other.
     attack/release: envelope seconds; a note sounds for duration + release. velocity: gain
     (v/127)**velocity_exponent, plus the generation condition if source.has_velocity. sample_rate: output Hz
     (streaming soxr VHQ resampling). headroom_db: the absolute peak lands at -headroom_db dBFS.
     block_seconds: mixing block; batch_size: notes per generate call; cache_mb: generated-clip cache budget;
     morph_steps: morph quantisation per anchor interval; loop_region: (start_s, end_s) of the sustain loop
     inside the clip (default 12.5 %-72.5 % of it: 0.5-2.9 s of a 4-s clip whose note-off is at 3 s).
+    limits: :class:`RenderLimits` (default: 3 hours of output, 60-s attack/release); checked before any work.
+    Memory stays flat in the number and length of notes when writing a file (`out_path`); temp files are
+    removed on every exit, Ctrl-C and SIGTERM (as the CLI raises it) included.
     """
     started = time.perf_counter()
     out = _check_output(out_path)
     _check_source(source)
+    limits = RenderLimits() if limits is None else limits
+    if not isinstance(limits, RenderLimits):
+        raise RenderError(f"limits must be a RenderLimits, got {type(limits).__name__}")
     out_rate = _check_options(source, sample_rate, attack, release, headroom_db, block_seconds, batch_size,
                               velocity_exponent, morph_steps, cache_mb)
+    limits.check_envelope(attack, release)
     _track_curves(source, None, timbres, morph, track_timbres, 0.0)        # bad names fail before any work
     pm = load_midi(midi)
     notes = extract_notes(pm, source.pitch_range)
+    limits.check_notes(notes, release)                                     # before a single sample is made
     curves = _track_curves(source, notes, timbres, morph, track_timbres, float(notes.onset_s.max()))
 
+    # hidden temp files beside the output (the spool can be large; /tmp may be small); fileio's naming lets
+    # the next render remove those of a process that was killed outright (SIGKILL, power loss)
     spool_dir = out.parent if out is not None else Path(tempfile.gettempdir())
-    tag = f"{uuid.uuid4().hex[:8]}"
-    spool_path = spool_dir / f".{out.name if out else 'render'}.{tag}.spool"
-    partial = out.with_name(f".{out.name}.{tag}.partial{out.suffix}") if out is not None else None
+    spool_path = fileio.temp_name(spool_dir / f"{out.name if out else 'render'}.spool")
+    fileio.remove_stale_temps(spool_dir / f"{out.name if out else 'render'}.spool")
     try:
         spool = FloatSpool(spool_path, source.sample_rate, out_rate)
         try:
@@ -86,21 +99,21 @@ def render_midi(source: NoteSource, midi, out_path=None, timbres=None, morph=Non
         audio = None
         if out is not None:
             import soundfile as sf
-            with sf.SoundFile(partial, "w", samplerate=out_rate, channels=1, subtype="PCM_16",
-                              format=OUTPUT_FORMATS[out.suffix.lower()]) as handle:
-                for data in spool.read_scaled(gain, chunk):
-                    handle.write(data)
-            os.replace(partial, out)        # atomic: an existing good file is replaced only now
+
+            # atomic, with the user's umask: an existing good file is replaced only when this one is complete
+            with fileio.atomic_path(out) as partial:
+                with sf.SoundFile(partial, "w", samplerate=out_rate, channels=1, subtype="PCM_16",
+                                  format=OUTPUT_FORMATS[out.suffix.lower()]) as handle:
+                    for data in spool.read_scaled(gain, chunk):
+                        handle.write(data)
         else:
             audio = np.empty(spool.frames, np.float32)
             pos = 0
             for data in spool.read_scaled(gain, chunk):
                 audio[pos:pos + len(data)] = data
                 pos += len(data)
-    finally:
+    finally:                                # any exit: errors, Ctrl-C, the CLI's SIGTERM/SIGHUP exception
         remove_quietly(spool_path)
-        if partial is not None:
-            remove_quietly(partial)
 
     render_s = time.perf_counter() - started
     duration_s = spool.frames / out_rate
@@ -146,6 +159,7 @@ def _mix_notes(source, notes: NoteTable, curves: dict[int, TimbreCurve], spool: 
     build_loop = lambda clip: SustainLoop(clip, loop_start, loop_end, crossfade, sr // 20)   # noqa: E731
     bar = tqdm(total=len(notes), unit="note", desc="render", disable=not progress, leave=False)
     envelope = NoteEnvelope(att, rel)
+    stream_above = mixer.block_len          # notes longer than a mixing block are made block by block
     for first in range(0, len(notes), batch_size):
         last = min(first + batch_size, len(notes))
         # plain Python ints: per-note scalar access on numpy arrays costs more than the mixing itself
@@ -171,6 +185,10 @@ def _mix_notes(source, notes: NoteTable, curves: dict[int, TimbreCurve], spool: 
                 clips[key] = clip
         columns = (a[first:last].tolist() for a in (onset, hold, length, notes.velocity, gains, looped))
         for key, start, hold_i, length_i, velocity, gain, loop in zip(keys, *columns):
+            if loop and length_i > stream_above:
+                sustain = cache.loop_for(key, clips[key], build_loop)
+                mixer.add_stream(start, length_i, _note_stream(sustain, np.float32(gain), envelope, hold_i))
+                continue
             shape_key = (key, velocity, hold_i)      # repeated notes (same length too) are shaped once
             audio = shaped.get(shape_key, 0)
             if audio is None:
@@ -188,6 +206,15 @@ def _mix_notes(source, notes: NoteTable, curves: dict[int, TimbreCurve], spool: 
     mixer.finish(int(np.max(onset + length)))
     return {"unique_notes_generated": generated, "generate_calls": calls, "generate_s": generate_s,
             "notes_reused": len(notes) - generated if generated <= len(notes) else 0}
+
+
+def _note_stream(sustain: SustainLoop, gain: np.float32, envelope: NoteEnvelope, hold: int):
+    """``produce(offset, count)`` of one long note for :meth:`BlockMixer.add_stream`: looped, scaled, enveloped."""
+    def produce(offset: int, count: int) -> np.ndarray:
+        audio = sustain.render_range(offset, count)
+        audio *= gain
+        return envelope.apply_range(audio, offset, hold)
+    return produce
 
 
 def _note_keys(source, notes: NoteTable, curves: dict[int, TimbreCurve], steps: int):
@@ -224,18 +251,23 @@ def _note_keys(source, notes: NoteTable, curves: dict[int, TimbreCurve], steps: 
 
 
 def _generate(source, device, keys: list[int], latents: list[torch.Tensor], num_samples: int) -> list[np.ndarray]:
-    """One batched source.generate call for note keys -> float32 clips [num_samples] (own memory, finite)."""
+    """One batched source.synthesize call for note keys -> float32 clips [num_samples] (own memory).
+
+    RenderError if the source returns NaN or infinite samples."""
     pitches = torch.tensor([key % 128 for key in keys], dtype=torch.long, device=device)
     z = torch.stack([latents[key // 16384] for key in keys]).to(device)
     velocities = None
     if source.has_velocity:
         velocities = torch.tensor([(key // 128) % 128 for key in keys], dtype=torch.long, device=device)
     with torch.inference_mode():
-        out = source.generate(pitches, z, velocities, num_samples=num_samples)
+        out = source.synthesize(pitches, z, velocities, num_samples=num_samples)
     out = out.detach().float().cpu().numpy().reshape(len(keys), -1)
+    if not np.isfinite(out).all():          # never a silent all-zero file from a broken model
+        raise RenderError("the model generated NaN or infinite samples: its weights are broken "
+                          "(retrain it, or render with another model)")
     if out.shape[1] < num_samples:          # a source may ignore num_samples or give less: pad with silence
         out = np.pad(out, ((0, 0), (0, num_samples - out.shape[1])))
-    return [np.nan_to_num(row[:num_samples]).astype(np.float32, copy=True) for row in out]
+    return [row[:num_samples].astype(np.float32, copy=True) for row in out]
 
 
 def _loop_samples(loop_region, sr: int, clip_len: int) -> tuple[int, int]:
@@ -291,7 +323,7 @@ def _track_curves(source, notes: NoteTable | None, timbres, morph, track_timbres
     if timbres is not None and morph is not None:
         raise RenderError("give either timbres or morph, not both (use track_timbres for per-track choices)")
     if timbres is None and morph is None:
-        timbres = next(iter(source.presets)) if source.presets else 0
+        timbres = default_timbre(source)
     try:
         if morph is not None:
             defaults = [build_curve(source, morph if isinstance(morph, str) else list(morph), end_s)]

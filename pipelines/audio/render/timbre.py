@@ -35,7 +35,7 @@ class NoteSource(Protocol):
     def latent_for_seed(self, seed: int) -> torch.Tensor:
         """Deterministic z [latent_dim] for an integer seed."""
 
-    def generate(self, pitches: torch.Tensor, z: torch.Tensor, velocities: torch.Tensor | None = None,
+    def synthesize(self, pitches: torch.Tensor, z: torch.Tensor, velocities: torch.Tensor | None = None,
                  num_samples: int | None = None) -> torch.Tensor:
         """pitches LongTensor [N], z [N, latent_dim], velocities LongTensor [N] or None
         -> float32 audio [N, num_samples or note_samples] in [-1, 1] at sample_rate."""
@@ -85,9 +85,13 @@ def resolve_timbre(source: NoteSource, spec: TimbreSpec) -> torch.Tensor:
     raise TimbreError(f"unknown timbre {text!r}: {available_timbres(source)}")
 
 
+MAX_SEED = 2 ** 63 - 1     # torch.Generator.manual_seed's range
+
+
 def _seed_latent(source: NoteSource, seed: int) -> torch.Tensor:
-    if seed < 0:
-        raise TimbreError(f"timbre seed must be >= 0, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        shown = str(seed) if len(str(seed)) <= 24 else f"{str(seed)[:20]}..."
+        raise TimbreError(f"timbre seed must be between 0 and 2^63-1, got {shown}")
     return _as_latent(source, source.latent_for_seed(seed), f"latent for seed {seed}")
 
 
@@ -129,6 +133,8 @@ def parse_morph(morph: str | Sequence) -> list[tuple[float | None, TimbreSpec]]:
 
 def _split_anchor_text(part: str) -> tuple[float | None, str]:
     head, sep, tail = part.partition(":")
+    if not sep:                           # "7" is seed 7, "warm" a preset: no time without a colon
+        return None, part
     try:                                  # "30:warm" is timed; "seed:4" or a preset like "pad:warm" is not
         float(head)
     except ValueError:
@@ -229,8 +235,8 @@ def timbre_from_audio(source: NoteSource, audio, pitch: int, steps: int = 200, l
     """Find a z [latent_dim] whose note at `pitch` sounds like `audio` [T] (float, at source.sample_rate).
 
     Optimises a multi-resolution log-magnitude STFT loss (n_fft 2048/1024/512/256) through
-    ``source.generate`` with Adam (lr, `steps` iterations), from the z of `init_seed`. This needs a
-    *differentiable* source: generate must be built from torch ops that keep the autograd graph (a plain
+    ``source.synthesize`` with Adam (lr, `steps` iterations), from the z of `init_seed`. This needs a
+    *differentiable* source: synthesize must be built from torch ops that keep the autograd graph (a plain
     PyTorch generator is; one that runs under no_grad, or through numpy/an exported graph, is not, and
     this raises TimbreError). Phase is ignored on purpose: a GAN's phase for a given z is arbitrary.
     """
@@ -250,9 +256,9 @@ def timbre_from_audio(source: NoteSource, audio, pitch: int, steps: int = 200, l
     best, best_loss = z.detach().clone(), float("inf")
     for step in range(1, steps + 1):
         z.grad = None
-        audio_z = source.generate(pitches, z, vel, num_samples=n)[0, :n]
+        audio_z = source.synthesize(pitches, z, vel, num_samples=n)[0, :n]
         if not audio_z.requires_grad:
-            raise TimbreError("timbre_from_audio needs a differentiable source (generate returned no gradient)")
+            raise TimbreError("timbre_from_audio needs a differentiable source (synthesize returned no gradient)")
         loss = sum((_log_mag(audio_z, n_fft) - spec).abs().mean() for n_fft, spec in zip(ffts, target_specs))
         if loss.item() < best_loss:
             best_loss, best = loss.item(), z.detach().clone()
@@ -269,6 +275,15 @@ def _log_mag(x: torch.Tensor, n_fft: int) -> torch.Tensor:
     window = torch.hann_window(n_fft, device=x.device)
     spec = torch.stft(x, n_fft, hop_length=n_fft // 4, window=window, return_complex=True).abs()
     return torch.log(spec + 1e-5)
+
+
+def default_timbre(source: NoteSource) -> TimbreSpec:
+    """The timbre used when none is given: ``source.default_timbre`` if it has one (a release model's is
+    fixed in its config), else the first preset by sorted name, else seed 0. Never the order of a dict."""
+    chosen = getattr(source, "default_timbre", None)
+    if chosen is not None:
+        return chosen
+    return sorted(source.presets)[0] if source.presets else 0
 
 
 def source_device(source: NoteSource) -> torch.device:

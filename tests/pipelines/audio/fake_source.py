@@ -40,7 +40,7 @@ class FakeNoteSource:
         """z [N, D] -> amplitudes [N, K] summing to 1."""
         return torch.softmax(z @ self.mix.T, dim=-1)
 
-    def generate(self, pitches, z, velocities=None, num_samples=None):
+    def synthesize(self, pitches, z, velocities=None, num_samples=None):
         """pitches [N] long, z [N, D], velocities [N] or None -> audio [N, num_samples or note_samples]."""
         n = int(num_samples or self.note_samples)
         self.calls.append({"n": len(pitches), "num_samples": n, "pitches": [int(p) for p in pitches],
@@ -74,8 +74,8 @@ class FakeNoteSource:
 
 
 class NoGradSource(FakeNoteSource):
-    """Same timbres, but generate runs under no_grad: what a non-differentiable (exported) model looks like."""
+    """Same timbres, but synthesize runs under no_grad: what a non-differentiable (exported) model looks like."""
 
-    def generate(self, *args, **kwargs):
+    def synthesize(self, *args, **kwargs):
         with torch.no_grad():
-            return super().generate(*args, **kwargs)
+            return super().synthesize(*args, **kwargs)

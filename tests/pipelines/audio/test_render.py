@@ -171,8 +171,8 @@ def test_tempo_change_respected(source, tmp_path):
 
 def test_peak_normalised_on_absolute_peak(tmp_path):
     class NegativeSource(FakeNoteSource):      # all-negative output: a signed-max normaliser would blow up
-        def generate(self, *args, **kwargs):
-            return -super().generate(*args, **kwargs) ** 2
+        def synthesize(self, *args, **kwargs):
+            return -super().synthesize(*args, **kwargs) ** 2
 
     pm = make_midi([(60, 0.0, 1.0, 127), (64, 0.5, 1.5, 60)])
     result = render(NegativeSource(), pm, headroom_db=1.0)
@@ -334,10 +334,10 @@ def test_output_in_missing_folder_fails_before_any_work(source, tmp_path):
 
 def test_failure_mid_render_keeps_existing_file_and_leaves_no_temp(tmp_path):
     class BrokenSource(FakeNoteSource):
-        def generate(self, *args, **kwargs):
+        def synthesize(self, *args, **kwargs):
             if self.calls:
                 raise RuntimeError("GPU fell over")
-            return super().generate(*args, **kwargs)
+            return super().synthesize(*args, **kwargs)
 
     out = tmp_path / "song.wav"
     good = _good_file(out)

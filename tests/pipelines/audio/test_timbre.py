@@ -49,11 +49,27 @@ def test_unknown_preset_error_is_one_line_listing_presets(source):
 
 
 @pytest.mark.parametrize("spec, match", [
-    (-3, ">= 0"), ("seed:x", "unknown timbre"), (True, "not a seed"), (1.5, "got float"),
+    (-3, r"between 0 and 2\^63-1"), (10 ** 23, "between 0"),
+    ("seed:x", "unknown timbre"), (True, "not a seed"), (1.5, "got float"),
     (torch.zeros(5), "latent_dim is 16"), (torch.full((16,), float("nan")), "NaN")])
 def test_bad_specs(source, spec, match):
     with pytest.raises(TimbreError, match=match):
         resolve_timbre(source, spec)
+
+
+def test_bare_seed_is_a_timbre_not_an_anchor_time(source):
+    """'7' is seed 7 (as README documents), exactly like 'seed:7' and 7 — not an anchor at 7 s."""
+    seven = source.latent_for_seed(7)
+    for spec in ("7", " 7 ", "seed:7", 7):
+        curve = build_curve(source, spec, end_s=60.0)
+        assert len(curve.times) == 1 and torch.equal(curve.latents[0], seven), spec
+    timed = build_curve(source, "0:7,30:seed:9", end_s=60.0)     # times still work around seeds
+    assert timed.times.tolist() == [0.0, 30.0] and torch.equal(timed.latents[0], seven)
+
+
+def test_huge_seed_in_a_morph_is_one_clear_error(source):
+    with pytest.raises(TimbreError, match="between 0 and 2\\^63-1"):
+        build_curve(source, "0:" + "9" * 23, end_s=10.0)
 
 
 def test_parse_morph_sorts_and_keeps_seed_colon():
@@ -154,7 +170,7 @@ def test_curve_of_seed_and_preset_strings_is_constant(source):
 def test_timbre_from_audio_recovers_timbre():
     source = FakeNoteSource(latent_dim=8)
     z_true = source.latent_for_seed(42)
-    target = source.generate(torch.tensor([57]), z_true[None], num_samples=4096)[0].detach()
+    target = source.synthesize(torch.tensor([57]), z_true[None], num_samples=4096)[0].detach()
     z_fit = timbre_from_audio(source, target, pitch=57, steps=25, lr=0.1, init_seed=0)
     assert z_fit.shape == (8,)
 
