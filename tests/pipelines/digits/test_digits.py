@@ -241,9 +241,9 @@ def test_evaluator_uses_the_core_frechet_distance(evaluator, monkeypatch):
     calls = []
     original = core_metrics.frechet_distance_from_stats
     monkeypatch.setattr(evaluate_module, "frechet_distance_from_stats",
-                        lambda *a, **k: calls.append(a) or original(*a, **k))
+                        lambda *a, **k: calls.append((a, k)) or original(*a, **k))
     value = evaluator.evaluate_images(images.numpy())["frechet_distance"]   # numpy input works too
-    assert len(calls) == 1 and value == original(*calls[0])
+    assert len(calls) == 1 and value == original(*calls[0][0], **calls[0][1])
     assert not hasattr(evaluate_module, "frechet_distance")                # no second implementation
 
 
