@@ -47,7 +47,7 @@ def check_render(path: str) -> None:
 
 
 def test_concurrent_renders_all_complete_with_correct_audio(client):
-    timbres = ["violin", "flute", "seed:3", "trumpet"]
+    timbres = ["violin", "flute", "seed:3", "trumpet", "seed:4", "vibraphone", "alto-sax", "seed:5"]   # 8 at once
     with ThreadPoolExecutor(len(timbres)) as pool:
         paths = list(pool.map(lambda t: render(client, t), timbres))
     for path in paths:
