@@ -1,7 +1,6 @@
 """Device choice, seeding and the few torch.distributed helpers the trainer needs."""
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 
@@ -87,18 +86,3 @@ def init_distributed(device: torch.device) -> bool:
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend)
     return True
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one intra-op thread, then restore the caller's setting.
-
-    For small tensors (evaluation classifiers, k-means features): on a shared 2-core CPU two spinning
-    OpenMP threads were measured ~20x slower per step than one.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -12,21 +12,15 @@ no ``--data``.
 from __future__ import annotations
 
 import argparse
-import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from creative_gan.errors import UsageError
 from creative_gan.images import save_grid, save_images
 from creative_gan.plugin import PipelinePlugin
-from creative_gan.task import Batch, GANTask
 
-from .data import DigitsDataset, check_image_size
-from .networks import (LatentPrior, LatentPriorConfig, build_networks, check_architecture,
-                       recalibrate_batchnorm)
+from .networks import LatentPrior, LatentPriorConfig, build_networks, check_architecture
 from .pipeline import DigitsPipeline
 
 DCGAN_16 = {"arch": "dcgan", "image_size": 16, "latent_dim": 100, "base_channels": 64}
@@ -72,42 +66,6 @@ DATA_KEYS = ("held_out_fraction", "split_seed")
 PRIOR_KEYS = {"latent_modes": "modes", "latent_spread": "spread", "latent_prior_seed": "seed"}
 
 
-@dataclass
-class DigitsTask(GANTask):
-    """Unconditional digits: no conditions reach G or D (the dataset yields only ``"x"``)."""
-
-    architecture: str = "dcgan"
-    model_options: dict = field(default_factory=dict)
-    prior: LatentPrior | None = None
-    name: str = "digits"
-
-    def sample_latent(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        """``[n, latent_dim]`` from the task's latent prior (N(0, I) unless ``latent_modes`` is set)."""
-        if self.prior is None:
-            return super().sample_latent(n, generator, device)
-        return self.prior.sample(n, generator).to(device)
-
-    def sample_condition(self, real: Batch, generator: torch.Generator, device: torch.device) -> Batch:
-        return {}
-
-    def preview(self, generator: nn.Module, z: torch.Tensor, cond: Batch, path: Path) -> list[Path]:
-        """Write ``<path>.png``: a grid of ``generator(z)`` (eval mode, 4× nearest upscale)."""
-        was_training = generator.training
-        generator.eval()
-        with torch.no_grad():
-            images = generator(z).float()
-        generator.train(was_training)
-        target = Path(path).with_name(Path(path).name + ".png")
-        return [save_grid(images, target, upscale=4)]
-
-    def release(self, generator_ema: nn.Module, provenance: dict) -> DigitsPipeline:
-        """A CPU copy of the EMA generator with BatchNorm statistics recomputed for its own weights."""
-        generator = copy.deepcopy(generator_ema).float().to("cpu")
-        prior = self.prior or LatentPrior(LatentPriorConfig(latent_dim=generator.config.latent_dim))
-        recalibrate_batchnorm(generator, prior)
-        return DigitsPipeline(generator, self.architecture, self.dataset.provenance(), prior=prior)
-
-
 def _model_options(options, preset: dict, args: argparse.Namespace) -> dict:
     """The network options: preset ``model`` < ``options.model`` (``--set model.x=…``) < ``--arch``."""
     model = {**dict(preset.get("model", {})), **dict(options.model)}
@@ -147,7 +105,11 @@ class DigitsPlugin(PipelinePlugin):
                                 help="nearest-neighbour enlargement of each digit (default 4)")
             parser.add_argument("--nrow", type=int, help="digits per grid row (default: square)")
 
-    def make_task(self, options, preset: dict, args: argparse.Namespace) -> DigitsTask:
+    def make_task(self, options, preset: dict, args: argparse.Namespace):
+        """A :class:`~.task.DigitsTask` (training code is imported here, not when a model loads)."""
+        from .data import DigitsDataset, check_image_size
+        from .task import DigitsTask
+
         if getattr(args, "data", None):
             raise UsageError("digits takes no --data: it trains on scikit-learn's bundled digits")
         model = _model_options(options, preset, args)
