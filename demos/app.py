@@ -18,6 +18,8 @@ from .common import EXAMPLES_DIR, LIGHT_LIMIT, MAX_FILE_SIZE, heavy_limit, offli
 
 GANLAB = "ganlab"
 TITLE = "creative_gan"
+#: built-in tabs come first in this order; other pipelines follow by name, the GAN Lab comes last
+TAB_ORDER = ("audio", "font", "anime", "digits")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +41,8 @@ def tab_specs(only: list[str] | None = None) -> list[tuple[str, str, str | None]
     from creative_gan.registry import get_plugin, pipeline_names
 
     specs = []
-    for name in pipeline_names():
+    names = pipeline_names()
+    for name in [n for n in TAB_ORDER if n in names] + [n for n in names if n not in TAB_ORDER]:
         if only is not None and name not in only:
             continue
         try:
@@ -80,7 +83,7 @@ def build_app(models_dir: str | None = None, concurrency: int = 2, tabs: list[st
     specs = tab_specs(tabs)
     want_lab = tabs is None or GANLAB in tabs
     with heavy_limit(concurrency), gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(f"# {TITLE}\nGANs for creative work: learned instrument timbres, digits, a 2-D GAN lab.")
+        gr.Markdown(f"# {TITLE}\nGANs for creative work: one tab per pipeline, and a GAN Lab on 2-D points.")
         with gr.Tabs():
             for name, target, default_model in specs:
                 with gr.Tab(name.capitalize(), id=name, elem_id=f"tab-{name}"):

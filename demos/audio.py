@@ -25,6 +25,9 @@ def build_audio_demo(pipe) -> None:
     lo, hi = pipe.pitch_range
     presets = sorted(pipe.presets)
     second = presets[1] if len(presets) > 1 else "seed:1"
+    # a morph that is easy to hear (bowed to blown) when the model has such presets
+    morph_rows = [[0, "violin"], [15, "flute"]] if {"violin", "flute"} <= set(presets) else [[0, default],
+                                                                                             [15, second]]
 
     gr.Markdown("Render a MIDI file through the model's learned instrument timbres. Pick an example or "
                 "upload a file, choose a timbre for the whole piece (a preset, `seed:N`, or a random one), or morph "
@@ -40,7 +43,7 @@ def build_audio_demo(pipe) -> None:
                 dice = gr.Button("Random timbre", scale=1, elem_id="audio-random")
             use_morph = gr.Checkbox(False, label="Morph over time (the timeline below replaces the piece timbre)",
                                     elem_id="audio-use-morph")
-            morph = gr.Dataframe([[0, default], [15, second]], headers=["time (s)", "timbre"], type="array",
+            morph = gr.Dataframe(morph_rows, headers=["time (s)", "timbre"], type="array",
                                  datatype=["number", "str"], row_count=2, column_count=2, interactive=True,
                                  label="Morph timeline: rows of time → timbre (slerp between rows)",
                                  elem_id="audio-morph")

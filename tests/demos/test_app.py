@@ -14,7 +14,9 @@ from creative_gan.plugin import PipelinePlugin
 
 
 def test_registered_pipelines_with_builders_get_tabs():
-    specs = {name: (target, model) for name, target, model in app.tab_specs()}
+    found = app.tab_specs()
+    specs = {name: (target, model) for name, target, model in found}
+    assert [name for name, _, _ in found][:1] == ["audio"]             # the flagship tab opens first
     assert specs["audio"] == ("creative_gan.demos.audio:build_audio_demo", "audio-default")
     assert specs["digits"] == ("creative_gan.demos.digits:build_digits_demo", "digits-default")
 
@@ -95,3 +97,29 @@ def test_cli_demo_verb_reports_one_error_line():
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["creative-gan: error: --concurrency must be at least 1 (got 0)"]
+
+
+def test_python_m_creative_gan_demo_serves_the_page(tmp_path):
+    import os
+    import time
+    import urllib.request
+
+    from .conftest import free_port
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    command = [sys.executable, "-m", "creative_gan", "demo", "--port", str(port), "--tabs", "ganlab"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline, page = time.time() + 120, ""
+        while time.time() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode("utf-8", "replace")
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert "<title>creative_gan</title>" in page, process.poll()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
