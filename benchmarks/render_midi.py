@@ -99,6 +99,9 @@ def load_model_source(name: str):
 
 def worker_ours(args) -> dict:
     from creative_gan.pipelines.audio.render.render import render_midi
+    from creative_gan.threads import configure_threads
+
+    configure_threads(inference=True)          # the thread policy `creative-gan render` uses
 
     started = time.perf_counter()
     source = load_fake_source() if args.synthetic else load_model_source(args.model)
@@ -188,7 +191,7 @@ def main(argv=None) -> int:
           f"({1 / ratio:.1f}x slower)" if ratio < 1 else f"ratio: {ratio:.3f}")
     overhead_s = ours["render_s"] - ours["generate_s"]
     print(f"ours: {ours['unique_notes_generated']} notes generated in {ours['generate_calls']} batched calls, "
-          f"{ours['generate_s']:.2f} s inside source.generate; the renderer itself (parse, shape, loop, mix, "
+          f"{ours['generate_s']:.2f} s inside source.synthesize; the renderer itself (parse, shape, loop, mix, "
           f"normalise, write) took {overhead_s:.2f} s = {ours['audio_s'] / overhead_s:.1f}x realtime")
     (out_dir / "results.json").write_text(json.dumps({"results": results, "ratio": ratio}, indent=2))
     print(f"files in {out_dir}")

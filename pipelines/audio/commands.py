@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from creative_gan import fileio
 from creative_gan.errors import UsageError
 
 from .constants import PITCH_MAX, PITCH_MIN, SAMPLE_RATE
+from .render.limits import DEFAULT_MAX_DURATION_S, DEFAULT_MAX_ENVELOPE_S
 
 
 def _int_list(text: str, what: str) -> list[int]:
@@ -34,16 +38,33 @@ def _int_list(text: str, what: str) -> list[int]:
     return values
 
 
+def _shipped_presets(name: str = "audio-default") -> tuple[list[str], str | None]:
+    """Preset names and default timbre of a shipped model, read from its config.json alone (no weights)."""
+    from creative_gan.release import ASSETS
+
+    try:
+        config = json.loads((ASSETS / name / "config.json").read_text(encoding="utf-8"))
+        return list(config.get("presets", [])), config.get("default_timbre")
+    except (OSError, ValueError):
+        return [], None
+
+
 def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
     if verb == "data":
-        parser.add_argument("--soundfont", help="a .sf2 file (default: Debian's FluidR3_GM.sf2)")
+        parser.description = ("Build an NSynth-format note corpus from a SoundFont with FluidSynth (needs the "
+                              "'fluidsynth' extra: pip install \"creative-gan[fluidsynth]\" and libfluidsynth3), "
+                              "or check an existing corpus with --inspect.")
+        parser.add_argument("--soundfont", metavar="SF2", help="a .sf2 file (default: Debian's FluidR3_GM.sf2)")
         parser.add_argument("--programs", default="0,11,24,40,56,65,73,81",
-                            help="General MIDI programs, numbers or names (default: 8 families)")
-        parser.add_argument("--pitches", default=f"{PITCH_MIN}-{PITCH_MAX}")
-        parser.add_argument("--velocities", default="100")
-        parser.add_argument("--source", default="synthetic", choices=["acoustic", "electronic", "synthetic"])
-        parser.add_argument("--workers", type=int, help="processes (default: all cores)")
-        parser.add_argument("--out", help="corpus folder to build (resumes if it exists)")
+                            help="General MIDI programs, numbers or names, e.g. 0,violin,56 (default: 8 families)")
+        parser.add_argument("--pitches", default=f"{PITCH_MIN}-{PITCH_MAX}",
+                            help=f"MIDI pitches, e.g. 24-84 or 48,60,72 (default: {PITCH_MIN}-{PITCH_MAX})")
+        parser.add_argument("--velocities", default="100", help="MIDI velocities 1-127, e.g. 50,100 (default: 100)")
+        parser.add_argument("--source", default="synthetic", choices=["acoustic", "electronic", "synthetic"],
+                            help="NSynth source label written for every note (default: synthetic)")
+        parser.add_argument("--workers", type=int, help="rendering processes (default: all cores)")
+        parser.add_argument("--out", metavar="DIR",
+                            help="corpus folder to build; an interrupted build of the same recipe resumes")
         parser.add_argument("--inspect", metavar="DIR", help="validate and describe an NSynth-format folder")
     elif verb == "train":
         parser.add_argument("--families", help="only these instrument families of the corpus (comma list)")
@@ -55,21 +76,31 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--notes-per-pitch", type=int, default=4)
         parser.add_argument("--pitch-step", type=int, default=1, help="evaluate every n-th pitch of the range")
     elif verb == "render":
+        presets, default = _shipped_presets()
+        parser.epilog = (f"A timbre is an integer seed (7 or seed:7) or a preset of the model. Presets of "
+                         f"audio-default: {', '.join(presets) or '(none)'}; without --timbre/--morph: "
+                         f"{default or 'its first preset'}. Another model's presets are listed by its "
+                         "error message for an unknown timbre (e.g. --timbre ?).")
         parser.add_argument("midi", help="input .mid file")
         parser.add_argument("-o", "--out", required=True, help="output .wav (or .flac)")
         parser.add_argument("--model", default="audio-default", help="release folder, .zip or shipped name")
-        parser.add_argument("--timbre", action="append", default=[], help="seed or preset (repeat: one per track)")
+        parser.add_argument("--timbre", action="append", default=[],
+                            help="seed (7, seed:7) or preset name; repeat for one per track")
         parser.add_argument("--morph", help='timbre anchors over time, e.g. "0:violin,30:seed:7,60:flute"')
         parser.add_argument("--track-timbre", action="append", default=[], metavar="N=T",
                             help="timbre of instrument track N (0-based), e.g. 2=trumpet")
         parser.add_argument("--sample-rate", type=int, help="resample the output, e.g. 44100")
-        parser.add_argument("--attack", type=float, default=0.01, help="seconds")
-        parser.add_argument("--release", type=float, default=0.3, help="seconds")
+        parser.add_argument("--attack", type=float, default=0.01, help="seconds (default: 0.01)")
+        parser.add_argument("--release", type=float, default=0.3, help="seconds (default: 0.3)")
+        parser.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
+                            help="refuse pieces longer than this (default: 10800, 3 hours)")
+        parser.add_argument("--max-envelope", type=float, default=DEFAULT_MAX_ENVELOPE_S, metavar="SECONDS",
+                            help="refuse a longer --attack or --release (default: 60)")
         parser.add_argument("--json", help="write the render summary here")
         parser.add_argument("--piano-roll", help="PNG picture of the notes")
         parser.add_argument("--spectrogram", help="PNG spectrogram of the result")
-        parser.add_argument("--device")
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: auto)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def data(args) -> int:
@@ -89,12 +120,15 @@ def data(args) -> int:
         raise UsageError("data audio needs --out DIR (to build) or --inspect DIR")
     from .data.soundfont import FluidSynthUnavailable, SoundFontError, build_corpus
 
+    fileio.check_outputs(folders={"--out": args.out})
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     try:
         summary = build_corpus(args.soundfont, args.out, programs=args.programs.split(","),
                                pitches=_int_list(args.pitches, "--pitches"),
                                velocities=_int_list(args.velocities, "--velocities"), source=args.source,
                                workers=args.workers)
-    except (FluidSynthUnavailable, SoundFontError) as exc:
+    except (FluidSynthUnavailable, SoundFontError, CorpusError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps(summary, indent=2, default=str))
     return 0
@@ -103,6 +137,7 @@ def data(args) -> int:
 def make_task(options, args):
     """Build the :class:`~.task.AudioTask` for ``creative-gan train audio``."""
     from .data.nsynth import CorpusError, NoteDataset, read_corpus
+    from .data.recipe import describe_corpus
     from .networks.families import build_networks, layout_for
     from .training.dataset import TrainingNotes
     from .training.objective import NoteObjective
@@ -123,8 +158,12 @@ def make_task(options, args):
     for cfg in (g_cfg, d_cfg):
         cfg.setdefault("pitch_min", min(lo, PITCH_MIN))
         cfg.setdefault("pitch_max", max(hi, PITCH_MAX))
-    G, D = build_networks(family, g_cfg, d_cfg)
-    layout = layout_for(G.config, model["layout"]) if family == "spectral" else None
+    try:
+        G, D = build_networks(family, g_cfg, d_cfg)
+        layout = layout_for(G.config, model["layout"]) if family == "spectral" else None
+    except (TypeError, ValueError, RuntimeError, KeyError, ZeroDivisionError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"audio model options do not build a {family} model: {reason}") from None
     notes = NoteDataset(corpus, clip_samples=int(model.get("clip_samples", 0)) or None,
                         progress=options.progress)
     use_velocity = bool(g_cfg.get("use_velocity", False))
@@ -136,7 +175,8 @@ def make_task(options, args):
         name=f"audio-{family}", family=family, g_config=g_cfg,
         corpus=corpus, build_bank=bool(model.get("bank", False)),
         layout=layout, use_velocity=use_velocity, paired_conditions=mode_seeking,
-        corpus_info={"path": str(args.data), "notes": len(corpus),
+        corpus_info={"path": Path(args.data).resolve().name, "notes": len(corpus),   # no machine paths
+                     "description": describe_corpus(args.data, len(corpus), (lo, hi)),
                      "instruments": {str(k): v for k, v in corpus.instruments().items()},
                      "pitch_min": lo, "pitch_max": hi})
 
@@ -155,16 +195,18 @@ def sample(pipe, seeds, out, args) -> list[str]:
     out_dir = Path(out)
     if out_dir.suffix:
         raise UsageError(f"{out}: sample audio writes a folder of WAVs; give a folder name")
+    fileio.check_outputs(folders={"-o": out_dir})
+    timbres = [args.timbre] if args.timbre else seeds
+    batches = [pipe.generate(pitches, **({"timbre": t} if args.timbre else {"seed": int(t)}))
+               for t in timbres]                      # bad timbres fail before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     written, sheet = [], []
-    timbres = [args.timbre] if args.timbre else seeds
-    for timbre in timbres:
-        kwargs = {"timbre": timbre} if args.timbre else {"seed": int(timbre)}
-        notes = pipe.generate_notes(pitches, **kwargs)
+    for timbre, notes in zip(timbres, batches):
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(args.timbre)) if args.timbre else f"seed{int(timbre):04d}"
         for pitch, note in zip(pitches, notes):
-            name = f"{args.timbre}" if args.timbre else f"seed{int(timbre):04d}"
             path = out_dir / f"{name}_pitch{pitch:03d}.wav"
-            sf.write(str(path), np.clip(note, -1, 1), SAMPLE_RATE, subtype="PCM_16")
+            with fileio.atomic_path(path) as tmp:
+                sf.write(str(tmp), np.clip(note, -1, 1), SAMPLE_RATE, subtype="PCM_16", format="WAV")
             written.append(str(path))
             sheet.append(note[: SAMPLE_RATE * 2])
             sheet.append(np.zeros(SAMPLE_RATE // 8, dtype=np.float32))
@@ -183,14 +225,16 @@ def evaluate(pipe, args) -> dict:
     from .evaluate.evaluation import evaluate_notes
     from .data.nsynth import CorpusError, read_corpus
 
-    if args.notes_per_pitch < 2:
-        raise UsageError("--notes-per-pitch must be at least 2 (diversity needs pairs)")
+    if not 2 <= args.notes_per_pitch <= 256:
+        raise UsageError("--notes-per-pitch must be between 2 (diversity needs pairs) and 256")
+    if args.pitch_step < 1:
+        raise UsageError(f"--pitch-step must be at least 1, got {args.pitch_step}")
     lo, hi = pipe.pitch_range
-    pitches = list(range(lo, hi + 1, max(1, args.pitch_step)))
+    pitches = list(range(lo, hi + 1, args.pitch_step))
+    jobs = {"n_jobs": min(2, os.cpu_count() or 1)}    # pYIN worker processes: asked for here, never by default
 
     def generate(asked: torch.Tensor, seed: int) -> np.ndarray:
-        z = torch.stack([pipe.latent_for_seed(seed * 1_000_000 + i) for i in range(len(asked))])
-        return pipe.generate(asked, z=z)
+        return pipe.generate(asked, seed=[seed * 1_000_000 + i for i in range(len(asked))])
 
     if args.data:
         try:
@@ -200,13 +244,19 @@ def evaluate(pipe, args) -> dict:
         pitches = [p for p in pitches if p in corpus.pitch_histogram()]
         if not pitches:
             raise UsageError(f"{args.data}: no notes in this model's pitch range {lo}-{hi}")
-        metrics = evaluate_notes(generate, real_corpus=corpus, pitches=pitches,
-                                 n_per_pitch=args.notes_per_pitch, seed=args.seed)
+        try:
+            metrics = evaluate_notes(generate, real_corpus=corpus, pitches=pitches,
+                                     n_per_pitch=args.notes_per_pitch, seed=args.seed, **jobs)
+        except (CorpusError, ValueError) as exc:       # e.g. a corpus too small to split and train on
+            raise UsageError(f"{args.data}: {exc}") from None
     else:
         if not pipe.reference:
             raise UsageError("this model has no stored reference set; pass --data CORPUS")
-        metrics = evaluate_notes(generate, pitches=pitches, n_per_pitch=args.notes_per_pitch,
-                                 seed=args.seed, reference=pipe.reference)
+        try:
+            metrics = evaluate_notes(generate, pitches=pitches, n_per_pitch=args.notes_per_pitch,
+                                     seed=args.seed, reference=pipe.reference, **jobs)
+        except ValueError as exc:
+            raise UsageError(f"the model's stored reference set is unusable: {exc}") from None
     # the five headline figures first, each followed by its real reference
     head = {}
     for key in ("pitch_accuracy", "pitch_entropy", "ndb", "frechet_distance", "diversity_ratio"):
@@ -217,21 +267,30 @@ def evaluate(pipe, args) -> dict:
 
 
 def render(args) -> int:
-    """``creative-gan render IN.mid -o OUT.wav …``: summary printed and optionally written as JSON."""
+    """``creative-gan render IN.mid -o OUT.wav …``: summary printed and optionally written as JSON.
+
+    Every option, path and limit is checked before the model loads or a note is made; the extra outputs
+    (``--json``, ``--piano-roll``, ``--spectrogram``) may not be the WAV itself, the MIDI file or each other.
+    """
+    from creative_gan.device import select_device
     from creative_gan.release import load
 
     from .data.midi_notes import RenderError
+    from .render.limits import RenderLimits
     from .render.render import render_midi
     from .render.timbre import TimbreError
 
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise UsageError(f"{out}: folder {out.parent} does not exist")
-    if args.json and not Path(args.json).parent.is_dir():
-        raise UsageError(f"{args.json}: folder {Path(args.json).parent} does not exist")
-    pipe = load(args.model, device=args.device)
-    if getattr(pipe, "pipeline_name", "") != "audio":
-        raise UsageError(f"{args.model} is not an audio model")
+    fileio.check_outputs(files={"-o": out, "--json": args.json, "--piano-roll": args.piano_roll,
+                                "--spectrogram": args.spectrogram}, inputs={"MIDI": args.midi})
+    for option, path in (("--piano-roll", args.piano_roll), ("--spectrogram", args.spectrogram)):
+        if path and Path(path).suffix.lower() != ".png":
+            raise UsageError(f"{option} {path}: pictures are PNG files; give a name ending in .png")
+    try:
+        limits = RenderLimits(max_duration_s=args.max_duration, max_envelope_s=args.max_envelope)
+    except RenderError as exc:
+        raise UsageError(str(exc).replace("limit max_duration_s", "--max-duration")
+                         .replace("limit max_envelope_s", "--max-envelope")) from None
     track_timbres = {}
     for item in args.track_timbre:
         if "=" not in item:
@@ -241,10 +300,15 @@ def render(args) -> int:
             track_timbres[int(key)] = value
         except ValueError:
             raise UsageError(f"--track-timbre {item!r}: N must be a track number") from None
+    device = select_device(args.device)        # "cuda" on a machine without one: said so, before loading
+    pipe = load(args.model, device=device)
+    if getattr(pipe, "pipeline_name", "") != "audio":
+        raise UsageError(f"{args.model} is not an audio model")
     try:
         result = render_midi(pipe, args.midi, out_path=out, timbres=args.timbre or None, morph=args.morph,
                              track_timbres=track_timbres or None, sample_rate=args.sample_rate,
-                             attack=args.attack, release=args.release, progress=not args.no_progress)
+                             attack=args.attack, release=args.release, progress=not args.no_progress,
+                             limits=limits)
     except (RenderError, TimbreError) as exc:
         raise UsageError(str(exc)) from None
     summary = result.summary
@@ -266,8 +330,6 @@ def render(args) -> int:
         audio, sr = sf.read(str(result.path), dtype="float32")
         spectrogram_png(audio if audio.ndim == 1 else audio.mean(1), sr, args.spectrogram)
     if args.json:
-        from creative_gan.cli import write_json
-
-        write_json(json.loads(json.dumps(summary, default=str)), args.json)
+        fileio.write_json(args.json, json.loads(json.dumps(summary, default=str)))
     sys.stdout.flush()
     return 0

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from creative_gan import fileio
+
 from .data.midi_notes import load_midi
 
 # A perceptually ordered dark-to-bright map (anchors close to matplotlib's "magma"), interpolated to 256 colours.
@@ -59,7 +61,8 @@ def piano_roll_png(midi, path, width: int = 1200, height: int = 480, seconds: fl
         y0 = height - (pitch - low + 1) * row
         draw.rectangle([x0, y0, x1, y0 + max(row - 1, 1)], fill=colour)
     path = Path(path)
-    image.save(path, format="PNG")
+    with fileio.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path
 
 
@@ -113,5 +116,6 @@ def spectrogram_png(audio, sample_rate: int, path, width: int | None = None, hei
     image = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
     image = image.resize((width or max(rgb.shape[1], 64), height), Image.BILINEAR)
     path = Path(path)
-    image.save(path, format="PNG")
+    with fileio.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path

@@ -23,6 +23,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
+from creative_gan import fileio
 from creative_gan.errors import CreativeGANError
 
 from ..constants import FAMILIES, NOTE_SAMPLES, QUALITIES, SAMPLE_RATE, SOURCES
@@ -268,14 +269,16 @@ def read_corpus(path: str | os.PathLike, families: Iterable[str] | None = None, 
 
 
 def _atomic_write_bytes(path: Path, write) -> None:
-    """Write via ``write(tmp_path)`` then rename over ``path``, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """Write via ``write(tmp_path)`` then rename over ``path`` (:mod:`creative_gan.fileio`: the user's umask,
+    the temp file removed on any exit), so a crash never leaves a half-written file."""
+    tmp = fileio.temp_name(path)   # not fileio.atomic_path: its stale-temp scan of the folder per note is O(N²)
     try:
         write(tmp)
+        os.chmod(tmp, fileio.file_mode())
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class CorpusWriter:

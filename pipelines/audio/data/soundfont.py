@@ -188,11 +188,13 @@ def build_corpus(soundfont: str | os.PathLike | None, out_dir: str | os.PathLike
 
     ``soundfont`` None → :func:`default_soundfont`. Programs are 0-127 or GM names ("violin"); the instrument
     id is the program number, the family comes from :mod:`gm`, ``instrument_str`` is
-    ``<family>_<source>_<program:03d>``. Notes already in ``out_dir`` are skipped (resume); notes whose peak
+    ``<family>_<source>_<program:03d>``. Notes already in ``out_dir`` are skipped (resume); a folder built
+    from another SoundFont or program set is refused (``corpus.json`` records the recipe); notes whose peak
     is below ``SILENCE_PEAK`` are not written and are counted. ``workers`` processes (default: all cores)
     each load the SoundFont once. Returns a summary dict of counts, paths and timings.
     """
     from .nsynth import CorpusWriter, make_note_str   # torch-free until here, so workers start light
+    from .recipe import check_recipe, soundfont_identity, write_recipe
 
     t0 = time.perf_counter()
     _import_fluidsynth()
@@ -206,7 +208,13 @@ def build_corpus(soundfont: str | os.PathLike | None, out_dir: str | os.PathLike
     if not all(0 <= p <= 127 for p in pitches) or not all(1 <= v <= 127 for v in velocities):
         raise ValueError(f"pitches must be 0-127 and velocities 1-127, got {pitches} / {velocities}")
 
+    # the recipe is checked before anything is written and recorded before the first note (see .recipe)
+    recipe = {"soundfont": soundfont_identity(sf_path), "programs": sorted(programs), "source": source,
+              "bank": int(bank), "gain": float(gain), "pitches": pitches, "velocities": velocities,
+              "sample_rate": SAMPLE_RATE, "note_samples": NOTE_SAMPLES, "note_off_seconds": NOTE_OFF_SECONDS}
+    check_recipe(out_dir, recipe)
     writer = CorpusWriter(out_dir)
+    write_recipe(writer.root, recipe)
     key = {(g, p, v): make_note_str(gm_family(g), source, g, p, v) for g in programs for p in pitches for v in velocities}
     jobs = []
     for g in programs:

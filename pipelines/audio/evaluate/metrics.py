@@ -16,7 +16,6 @@ suffices (a collapsed model is in tune; a diverse one may be noise).
 from __future__ import annotations
 
 import math
-import os
 import sys
 import threading
 import warnings
@@ -92,14 +91,14 @@ def detect_pitches(audio: np.ndarray, pitches: Sequence[float], sr: int = SAMPLE
                    n_jobs: int | None = None) -> np.ndarray:
     """:func:`detect_pitch` for many notes: ``audio`` ``[N, T]`` → detected MIDI ``[N]`` (NaN = no f0).
 
-    ``n_jobs`` worker processes (default ``min(2, cores)``; forked on Linux from a single-threaded process, else in-process) each take an
-    interleaved share of the notes.
+    ``n_jobs`` worker processes (default 1: library calls fork nothing unless asked; forked on Linux only from
+    a single-threaded process, else in-process) each take an interleaved share of the notes.
     """
     audio = _as_numpy(audio).astype(np.float32, copy=False)
     pitches = np.asarray(_as_numpy(pitches), dtype=np.float64).reshape(-1)
     if audio.ndim != 2 or audio.shape[0] != pitches.shape[0]:
         raise ValueError(f"audio must be [N, T] with N = len(pitches); got {audio.shape}, {len(pitches)} pitches")
-    n_jobs = min(2, os.cpu_count() or 1) if n_jobs is None else max(1, int(n_jobs))
+    n_jobs = 1 if n_jobs is None else max(1, int(n_jobs))
     if n_jobs == 1 or len(pitches) < _PARALLEL_MIN_NOTES:
         return np.asarray(_detect_chunk(audio, pitches, sr), dtype=np.float64)
     if not (sys.platform.startswith("linux") and threading.active_count() == 1):

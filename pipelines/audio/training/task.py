@@ -71,6 +71,8 @@ class AudioTask(GANTask):
         return [Path(str(path) + ".wav"), Path(str(path) + ".png")]
 
     def release(self, generator_ema, provenance):
+        if self.corpus_info.get("description"):
+            provenance.setdefault("corpus", self.corpus_info["description"])       # saved with the release
         layout = dataclasses.asdict(self.layout) if self.layout is not None else None
         pipe = AudioPipeline(self.family, self.g_config, copy.deepcopy(generator_ema), layout=layout,
                              corpus_info=self.corpus_info, **self.release_extras)

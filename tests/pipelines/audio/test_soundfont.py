@@ -98,6 +98,27 @@ def test_resume_skips_existing_notes(built):
 
 
 @needs_fluidr3
+def test_corpus_records_its_soundfont_and_refuses_another_recipe(built, tmp_path):
+    from creative_gan.pipelines.audio.data.nsynth import CorpusError
+    from creative_gan.pipelines.audio.data.recipe import describe_corpus, read_recipe
+
+    out, _ = built
+    recipe = read_recipe(out)
+    assert recipe["soundfont"]["name"] == FLUIDR3.name and recipe["soundfont"]["bytes"] == FLUIDR3.stat().st_size
+    assert len(recipe["soundfont"]["sha256"]) == 64 and recipe["programs"] == sorted(PROGRAMS)
+    assert str(FLUIDR3.parent) not in (out / "corpus.json").read_text()          # no machine path
+    assert describe_corpus(out, 6, (48, 72)).startswith("FluidR3_GM.sf2, programs 0,73, MIDI 48-72")
+    before = (out / "examples.json").read_bytes()
+    with pytest.raises(CorpusError, match="programs \\[0, 73\\], not \\[40\\]"):
+        soundfont.build_corpus(FLUIDR3, out, programs=(40,), pitches=PITCHES, workers=1, progress=False)
+    other = tmp_path / "Other.sf2"                       # a different SoundFont file (same header)
+    other.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")
+    with pytest.raises(CorpusError, match="built with soundfont FluidR3_GM.sf2 .* not Other.sf2"):
+        soundfont.build_corpus(other, out, programs=PROGRAMS, pitches=PITCHES, workers=1, progress=False)
+    assert (out / "examples.json").read_bytes() == before
+
+
+@needs_fluidr3
 def test_renders_are_independent_of_order(renderer):
     # a long organ release and a loud sax before a note must not change a single sample of it
     piano = renderer.render(0, 60, 100)
