@@ -8,7 +8,7 @@ off) times: one render alone (median of 3, after a warm-up), then ``--requests``
 from as many threads. Every result is fetched and checked (expected duration, not silent). Prints p50 / p95
 latency of the concurrent batch beside the lone render, their ratio, and throughput. It also times the note
 explorer's call — one 4-s note, the target is <= 100 ms on CPU — directly (the callback alone) and through
-the server (HTTP and queue included), each as the median of 20 calls.
+the server (HTTP, queue and the WAV the player fetches written; not downloaded), each the median of 20 calls.
 """
 from __future__ import annotations
 
@@ -87,10 +87,16 @@ def main() -> int:
             play_note(pipe, 60, "violin")
             direct.append(time.perf_counter() - started)
         served = []
+        answer_only = Client(url, analytics_enabled=False, verbose=False, download_files=False)
         for _ in range(20):
             started = time.perf_counter()
-            client.predict(60, "violin", api_name="/audio_note")
+            answer_only.predict(60, "violin", api_name="/audio_note")   # until the answer (file URL) arrives
             served.append(time.perf_counter() - started)
+        trivial = []                         # the server's own round trip: a call that does almost nothing
+        for _ in range(20):
+            started = time.perf_counter()
+            answer_only.predict(args.example, None, api_name="/audio_tracks")
+            trivial.append(time.perf_counter() - started)
     finally:
         demo.close()
 
@@ -105,6 +111,7 @@ def main() -> int:
     print(f"  all {args.requests} renders complete with the expected duration and sound")
     print(f"  note explorer, one 4-s note: callback {statistics.median(direct) * 1000:.0f} ms, through the "
           f"server {statistics.median(served) * 1000:.0f} ms (median of 20; target <= 100 ms)")
+    print(f"  server round trip of a trivial call (the track list): {statistics.median(trivial) * 1000:.0f} ms")
     return 0
 
 
