@@ -34,6 +34,11 @@ from .task import GANTask
 from .training_state import Snapshot, average_gradients, broadcast_module, gather_rng, restore_rng
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
 @dataclass
 class TrainResult:
     """What :meth:`Trainer.train` hands back."""
@@ -291,14 +296,17 @@ class Trainer:
             self.ema.load_state_dict(state["generator_ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise CheckpointError(f"{self.checkpoint_path}: does not fit these networks (another preset or "
-                                  f"model options?): {first[:200]}") from None
-        self.step, self.d_steps = int(state["step"]), int(state["d_steps"])
-        self.stream.seek(int(state["epoch"]), int(state["position"]))
-        self.lr_scale = float(state.get("lr_scale", 1.0))
-        restore_rng(state["rng"], self.rank, self.latent_rng)
+                                  f"model options?): {_first_line(exc)}") from None
+        try:
+            self.step, self.d_steps = int(state["step"]), int(state["d_steps"])
+            self.stream.seek(int(state["epoch"]), int(state["position"]))
+            self.lr_scale = float(state.get("lr_scale", 1.0))
+            restore_rng(state["rng"], self.rank, self.latent_rng)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise CheckpointError(f"{self.checkpoint_path}: incomplete or corrupt resume state: "
+                                  f"{_first_line(exc)}") from None
 
     # ----------------------------------------------------------------- loop
     def _note(self, message: str) -> None:

@@ -218,6 +218,12 @@ def test_resume_with_networks_that_do_not_fit_is_one_line(tmp_path):
     with pytest.raises(CheckpointError, match="does not fit") as info:
         Trainer(task, options(tmp_path, steps=10), resume=True)
     assert "\n" not in str(info.value)
+    from creative_gan.checkpoint import load_state, save_state
+    state = load_state(tmp_path / "checkpoints" / "state.pt")
+    state["rng"] = []                                              # a damaged resume state
+    save_state(state, tmp_path / "checkpoints" / "state.pt")
+    with pytest.raises(CheckpointError, match="corrupt resume state"):
+        Trainer(make_task(), options(tmp_path, steps=10), resume=True)
 
 
 def test_options_without_effect_warn_once(tmp_path):
