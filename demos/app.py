@@ -82,7 +82,8 @@ def build_app(models_dir: str | None = None, concurrency: int = 2, tabs: list[st
 
     specs = tab_specs(tabs)
     want_lab = tabs is None or GANLAB in tabs
-    with heavy_limit(concurrency), gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with heavy_limit(concurrency), gr.Blocks(title=TITLE, analytics_enabled=False,
+                                             delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# {TITLE}\nGANs for creative work: one tab per pipeline, and a GAN Lab on 2-D points.")
         with gr.Tabs():
             for name, target, default_model in specs:
@@ -127,5 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads(inference=True)       # already done by the CLI; a no-op twice
     demo = build_app(args.models, args.concurrency, tabs)
     print(f"creative-gan: serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
-    demo.launch(**launch_options(args.host, args.port))
+    try:
+        demo.launch(**launch_options(args.host, args.port))
+    except OSError as exc:                    # port taken, address not available …
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {str(exc).splitlines()[0]}") from None
     return 0

@@ -93,7 +93,7 @@ def build_audio_demo(pipe) -> None:
         return calls.render_piece(pipe, example, upload, timbre, use_morph, morph, tracks, file_format,
                                   progress=True)
 
-    refresh_tracks = ui(functools.partial(calls.track_rows))
+    refresh_tracks = ui(calls.track_rows)
     example.change(refresh_tracks, [example, upload], tracks, api_name="audio_tracks", **light_event())
     upload.change(refresh_tracks, [example, upload], tracks, api_name="audio_upload_tracks", **light_event())
     dice.click(lambda: calls.random_timbre(), None, timbre, api_name=False, queue=False)

@@ -124,9 +124,15 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 
 
 def output_dir() -> Path:
-    """A per-process temp folder for files the page offers for download (Gradio serves its temp files)."""
+    """A per-process temp folder for files the page shows or offers (Gradio copies them to its cache);
+    removed when the process exits."""
     base = Path(tempfile.gettempdir()) / f"creative-gan-app-{os.getpid()}"
-    base.mkdir(parents=True, exist_ok=True)
+    if not base.exists():
+        base.mkdir(parents=True, exist_ok=True)
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, base, True)
     return base
 
 

@@ -100,6 +100,7 @@ def test_cli_demo_verb_reports_one_error_line():
 
 
 def test_python_m_creative_gan_demo_serves_the_page(tmp_path):
+    import json
     import os
     import time
     import urllib.request
@@ -114,12 +115,23 @@ def test_python_m_creative_gan_demo_serves_the_page(tmp_path):
         deadline, page = time.time() + 120, ""
         while time.time() < deadline and process.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5) as response:
                     page = response.read().decode("utf-8", "replace")
                 break
             except OSError:
                 time.sleep(0.5)
-        assert "<title>creative_gan</title>" in page, process.poll()
+        assert json.loads(page)["title"] == "creative_gan", process.poll()
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_taken_port_is_a_usage_error():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UsageError, match=f"cannot serve on 127.0.0.1:{port}"):
+            app.main(["--port", str(port), "--tabs", "ganlab"])

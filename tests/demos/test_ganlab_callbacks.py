@@ -33,10 +33,10 @@ def test_same_settings_same_run_and_training_moves_g_towards_the_target():
     assert np.array_equal(a.generated(), b.generated())
     lab = GANLab(LabSettings(target="ring"))
     radius_before = np.linalg.norm(lab.generated(), axis=1).mean()
-    lab.step(300)
+    lab.step(200)
     radius_after = np.linalg.norm(lab.generated(), axis=1).mean()
     assert abs(radius_after - 2.0) < abs(radius_before - 2.0)        # G's points moved out to the ring
-    assert lab.steps == 300 and len(lab.history) == 300
+    assert lab.steps == 200 and len(lab.history) == 200
 
 
 @pytest.mark.parametrize("loss,regulariser", [("wgan_gp", "none"), ("hinge", "r1"), ("lsgan", "gp"),
