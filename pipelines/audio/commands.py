@@ -323,12 +323,9 @@ def render(args) -> int:
 
         piano_roll_png(args.midi, args.piano_roll)
     if args.spectrogram:
-        import soundfile as sf
+        from .pictures import spectrogram_png_of_file
 
-        from .pictures import spectrogram_png
-
-        audio, sr = sf.read(str(result.path), dtype="float32")
-        spectrogram_png(audio if audio.ndim == 1 else audio.mean(1), sr, args.spectrogram)
+        spectrogram_png_of_file(result.path, args.spectrogram)
     if args.json:
         fileio.write_json(args.json, json.loads(json.dumps(summary, default=str)))
     sys.stdout.flush()

@@ -82,6 +82,32 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     return np.clip(np.minimum(rising, falling), 0.0, None)
 
 
+def _fft_size(sample_rate: int) -> int:
+    return int(2 ** np.ceil(np.log2(max(256, sample_rate * 0.064))))
+
+
+def _frame_grid(length: int, n_fft: int, max_frames: int) -> tuple[int, int]:
+    """(hop, frames) over a signal of ``length`` samples padded by n_fft // 2 on both sides."""
+    padded = max(length + 2 * (n_fft // 2), n_fft)
+    hop = max(n_fft // 4, int(np.ceil((padded - n_fft) / max(max_frames - 1, 1))))
+    return hop, 1 + (padded - n_fft) // hop
+
+
+def _log_mel_of_frames(read, frames: int, hop: int, n_fft: int, sample_rate: int, n_mels: int,
+                       top_db: float) -> np.ndarray:
+    """``read(start, n)`` gives samples [start, start + n) of the signal (zeros outside it)."""
+    window = np.hanning(n_fft).astype(np.float32)
+    filters = mel_filterbank(sample_rate, n_fft, n_mels).astype(np.float32)
+    out = np.empty((n_mels, frames), np.float32)
+    for first in range(0, frames, 256):
+        idx = np.arange(first, min(first + 256, frames))
+        segs = np.stack([read(i * hop - n_fft // 2, n_fft) for i in idx]) * window
+        power = np.abs(np.fft.rfft(segs, axis=1)) ** 2
+        out[:, idx] = filters @ power.T
+    db = 10.0 * np.log10(np.maximum(out, 1e-12))
+    return np.maximum(db - db.max(), -top_db)
+
+
 def log_mel(audio: np.ndarray, sample_rate: int, n_mels: int = 128, max_frames: int = 2000,
             top_db: float = 80.0) -> np.ndarray:
     """audio [T] -> log-mel power in dB relative to its maximum [n_mels, frames], values in [-top_db, 0].
@@ -90,28 +116,55 @@ def log_mel(audio: np.ndarray, sample_rate: int, n_mels: int = 128, max_frames: 
     of frames so memory stays small even for an hour of audio.
     """
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
-    n_fft = int(2 ** np.ceil(np.log2(max(256, sample_rate * 0.064))))
-    audio = np.pad(audio, (n_fft // 2, n_fft // 2))
-    if len(audio) < n_fft:
-        audio = np.pad(audio, (0, n_fft - len(audio)))
-    hop = max(n_fft // 4, int(np.ceil((len(audio) - n_fft) / max(max_frames - 1, 1))))
-    frames = 1 + (len(audio) - n_fft) // hop
-    window = np.hanning(n_fft).astype(np.float32)
-    filters = mel_filterbank(sample_rate, n_fft, n_mels).astype(np.float32)
-    out = np.empty((n_mels, frames), np.float32)
-    for first in range(0, frames, 256):
-        idx = np.arange(first, min(first + 256, frames))
-        segs = np.stack([audio[i * hop:i * hop + n_fft] for i in idx]) * window
-        power = np.abs(np.fft.rfft(segs, axis=1)) ** 2
-        out[:, idx] = filters @ power.T
-    db = 10.0 * np.log10(np.maximum(out, 1e-12))
-    return np.maximum(db - db.max(), -top_db)
+    n_fft = _fft_size(sample_rate)
+    hop, frames = _frame_grid(len(audio), n_fft, max_frames)
+
+    def read(start: int, count: int) -> np.ndarray:
+        seg = np.zeros(count, np.float32)
+        lo, hi = max(start, 0), min(start + count, len(audio))
+        if lo < hi:
+            seg[lo - start:hi - start] = audio[lo:hi]
+        return seg
+
+    return _log_mel_of_frames(read, frames, hop, n_fft, sample_rate, n_mels, top_db)
+
+
+def log_mel_of_file(path, n_mels: int = 128, max_frames: int = 2000, top_db: float = 80.0) -> tuple[np.ndarray, int]:
+    """:func:`log_mel` of an audio file (channels averaged), reading only the frames it needs: memory stays
+    flat however long the file. Returns (dB [n_mels, frames], sample rate)."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as handle:
+        length, rate = handle.frames, handle.samplerate
+        n_fft = _fft_size(rate)
+        hop, frames = _frame_grid(length, n_fft, max_frames)
+
+        def read(start: int, count: int) -> np.ndarray:
+            seg = np.zeros(count, np.float32)
+            lo, hi = max(start, 0), min(start + count, length)
+            if lo < hi:
+                handle.seek(lo)
+                data = handle.read(hi - lo, dtype="float32", always_2d=True).mean(axis=1)
+                seg[lo - start:lo - start + len(data)] = data
+            return seg
+
+        return _log_mel_of_frames(read, frames, hop, n_fft, rate, n_mels, top_db), rate
 
 
 def spectrogram_png(audio, sample_rate: int, path, width: int | None = None, height: int = 256,
                     top_db: float = 80.0) -> Path:
     """Save a log-mel spectrogram of audio [T] (float, at sample_rate Hz) as PNG; low frequencies at the bottom."""
-    db = log_mel(audio, sample_rate, top_db=top_db)
+    return _save_spectrogram(log_mel(audio, sample_rate, top_db=top_db), path, width, height, top_db)
+
+
+def spectrogram_png_of_file(audio_path, path, width: int | None = None, height: int = 256,
+                            top_db: float = 80.0) -> Path:
+    """:func:`spectrogram_png` of an audio file, in memory flat in its length (a 3-hour render included)."""
+    db, _ = log_mel_of_file(audio_path, top_db=top_db)
+    return _save_spectrogram(db, path, width, height, top_db)
+
+
+def _save_spectrogram(db: np.ndarray, path, width: int | None, height: int, top_db: float) -> Path:
     rgb = colour_map((db + top_db) / top_db)[::-1]          # [n_mels, frames, 3], flipped so bass is down
     image = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
     image = image.resize((width or max(rgb.shape[1], 64), height), Image.BILINEAR)

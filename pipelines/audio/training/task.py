@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from creative_gan import fileio
 from creative_gan.task import GANTask
 
 from ..constants import SAMPLE_RATE
@@ -66,7 +67,8 @@ class AudioTask(GANTask):
         gap = np.zeros(SAMPLE_RATE // 4, dtype=np.float32)
         strip = np.concatenate([np.concatenate([a, gap]) for a in audio])
         peak = max(float(np.abs(strip).max()), 1e-6)
-        sf.write(str(path) + ".wav", (strip / peak * 0.9).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+        with fileio.atomic_path(str(path) + ".wav") as tmp:
+            sf.write(str(tmp), (strip / peak * 0.9).astype(np.float32), SAMPLE_RATE, subtype="PCM_16", format="WAV")
         spectrogram_png(strip, SAMPLE_RATE, str(path) + ".png")
         return [Path(str(path) + ".wav"), Path(str(path) + ".png")]
 

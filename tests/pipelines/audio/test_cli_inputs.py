@@ -109,12 +109,15 @@ def test_render_default_timbre_is_fixed_and_outputs_checked_files(capsys, tmp_pa
     for name in ("a", "b"):
         out = tmp_path / f"{name}.wav"
         assert main(["render", str(ODE), "-o", str(out), "--no-progress", "--json", str(tmp_path / f"{name}.json"),
-                     "--piano-roll", str(tmp_path / f"{name}.png")]) == 0
+                     "--piano-roll", str(tmp_path / f"{name}.png"),
+                     "--spectrogram", str(tmp_path / f"{name}-spec.png")]) == 0
         outs.append(out.read_bytes())
     summary = json.loads((tmp_path / "a.json").read_text())
     assert summary["tracks"][0]["timbre"] == "acoustic-grand-piano"
     assert outs[0] == outs[1]
     assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert (tmp_path / "a-spec.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -84,3 +84,24 @@ def test_a_generator_that_overflows_is_a_clear_error(pipe):
             param.mul_(1e30)
     with pytest.raises(ReleaseError, match="NaN or infinite"):
         broken.generate([60], seed=0)
+
+
+def test_shipped_config_holds_no_machine_path():
+    import json
+    from creative_gan.release import ASSETS
+
+    def strings(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from strings(key)
+                yield from strings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from strings(value)
+        elif isinstance(node, str):
+            yield node
+
+    config = json.loads((ASSETS / "audio-default" / "config.json").read_text())
+    paths = [s for s in strings(config) if s.startswith(("/", "~")) or ":\\" in s]
+    assert paths == []
+    assert config["corpus"]["path"] == "fluidr3_8x61" and "FluidR3_GM.sf2" in config["corpus"]["description"]

@@ -167,3 +167,14 @@ def test_default_timbre_does_not_depend_on_preset_order():
     b.default_timbre = "warm"                                               # a release's own choice wins
     assert default_timbre(b) == "warm"
     assert not np.array_equal(render_midi(b, pm, progress=False).audio, audio_a)
+
+
+def test_spectrogram_of_a_file_reads_only_what_it_draws(tmp_path):
+    from creative_gan.pipelines.audio.pictures import log_mel, log_mel_of_file
+
+    rng = np.random.default_rng(0)
+    audio = (0.3 * rng.standard_normal(SR * 37) * np.sin(np.arange(SR * 37) / 3000)).astype(np.float32)
+    sf.write(str(tmp_path / "x.wav"), audio, SR, subtype="FLOAT")
+    from_file, rate = log_mel_of_file(tmp_path / "x.wav")
+    assert rate == SR and from_file.shape == (128, 1994)
+    np.testing.assert_allclose(from_file, log_mel(audio, SR), atol=1e-4)
