@@ -6,20 +6,28 @@ Pipelines come from the plugin registry; each may add its own options per verb a
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
+import signal
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
-from . import __version__
-from .errors import CreativeGANError, UsageError
+from . import __version__, fileio
+from .errors import CreativeGANError, Terminated, UsageError
 
 CORE_VERBS = ("train", "sample", "evaluate")
 ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export", "demo")
 #: verbs that only run trained models: one torch thread (see creative_gan.threads)
 INFERENCE_VERBS = ("sample", "evaluate", "render", "export", "demo")
+#: OSErrors that describe the user's files or disk, not a bug: one line, exit code 2
+USER_OS_ERRORS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
+                  errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT, errno.ELOOP, errno.EFBIG,
+                  errno.ENOTEMPTY, errno.EXDEV}
+#: the signals the CLI turns into a clean stop (resume state saved, temp files removed)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -54,16 +62,30 @@ def _parse_value(text: str):
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
-    """Write ``data`` as JSON atomically (temp file + rename); the folder must exist."""
+    """Write ``data`` as JSON atomically (:mod:`creative_gan.fileio`); the folder must exist."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UsageError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    return fileio.write_json(path, data)
+
+
+def check_device(text: str | None) -> None:
+    """Refuse, before any work, a ``--device`` this machine cannot run (one line naming it)."""
+    if text in (None, "", "auto"):
+        return
+    import torch
+
+    from .device import select_device
+
+    try:
+        device = select_device(text)
+        torch.empty(1, device=device)  # probes driver, index and build (CUDA/MPS compiled in)
+    except CreativeGANError:
+        raise
+    except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--device {text}: not usable on this machine ({reason[:160]}); "
+                         "use cpu or auto") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -183,6 +205,8 @@ def _run(argv: list[str]) -> int:
             given = rest[0] if rest and not rest[0].startswith("-") else None
             if given:
                 raise UsageError(f"unknown pipeline {given!r} (registered: {', '.join(names)})")
+            if any(a in ("-h", "--help") for a in rest):
+                return _verb_help(verb, owners or names)
             raise UsageError(f"{verb} needs a pipeline: creative-gan {verb} <{'|'.join(names)}> …")
         pipeline = owners[0]
     plugin = get_plugin(pipeline)
@@ -194,14 +218,24 @@ def _run(argv: list[str]) -> int:
     args.pipeline = pipeline
     if verb == "train":
         return _train(plugin, args)
+    check_device(getattr(args, "device", None))  # before any model is read or file written
     if verb in ("sample", "evaluate"):
         from .release import load
 
+        if verb == "sample":
+            seeds = parse_seeds(args.seeds)
+            out = Path(args.out)
+            # a pipeline writes either one file (a suffix: grid.png) or a folder of files
+            fileio.check_outputs(files={"-o": out} if out.suffix else None,
+                                 folders=None if out.suffix else {"-o": out},
+                                 inputs={"--model": args.model})
+        else:
+            fileio.check_outputs(files={"--json": args.json}, inputs={"--model": args.model})
         pipe = load(args.model, device=args.device)
         if pipe.pipeline_name != pipeline:
             raise UsageError(f"{args.model} is a {pipe.pipeline_name!r} model, not {pipeline!r}")
         if verb == "sample":
-            written = plugin.sample(pipe, parse_seeds(args.seeds), args.out, args)
+            written = plugin.sample(pipe, seeds, args.out, args)
             for path in written:
                 print(path)
             return 0
@@ -216,17 +250,82 @@ def _run(argv: list[str]) -> int:
     return int(plugin.run_verb(verb, args) or 0)
 
 
+def _verb_help(verb: str, pipelines: list[str]) -> int:
+    """``creative-gan train --help``: the verb's shared options and the pipelines that answer it."""
+    parser = _verb_parser(verb, "<pipeline>")
+    parser.description = (f"Pipelines: {', '.join(pipelines) or 'none registered'}. "
+                          f"`creative-gan {verb} <pipeline> --help` adds that pipeline's options.")
+    parser.print_help()
+    return 0
+
+
+def _previous_run(out_dir: Path) -> bool:
+    """True when ``out_dir`` already holds a training run (its files would be overwritten)."""
+    return any((out_dir / name).exists() for name in ("options.json", "metrics.jsonl", "checkpoints", "model"))
+
+
+def _model_error(plugin, args, exc: BaseException) -> UsageError | None:
+    """A one-line error naming the ``--set model.*`` options when they are what broke the networks."""
+    given = [item.split("=", 1)[0] for item in args.set if item.startswith("model.")]
+    if not given or isinstance(exc, CreativeGANError):
+        return None
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return UsageError(f"--set {', '.join(given)}: the {plugin.name} networks cannot be built or run "
+                      f"with these model options ({type(exc).__name__}: {reason[:160]})")
+
+
+class _HeldWarnings:
+    """Record warnings from now on; :meth:`release` stops recording and shows them (or drops them)."""
+
+    def __init__(self):
+        self._context = warnings.catch_warnings(record=True)
+        self._records = self._context.__enter__()
+        self.released = False
+
+    def release(self, show: bool = True) -> None:
+        if self.released:
+            return
+        self.released = True
+        self._context.__exit__(None, None, None)
+        for record in self._records if show else ():
+            warnings.showwarning(record.message, record.category, record.filename, record.lineno)
+
+
 def _train(plugin, args) -> int:
-    from .trainer import Trainer
+    import shutil
 
     from .device import seed_everything
+    from .trainer import Trainer
 
     options, preset = _train_options(plugin, args)
+    check_device(options.device)
+    out_dir = Path(options.out_dir)
+    fileio.check_outputs(folders={"--out": out_dir}, inputs={"--data": getattr(args, "data", None)})
+    if not args.resume and _previous_run(out_dir):
+        raise UsageError(f"--out {out_dir} already holds a training run; add --resume to continue it "
+                         "or choose another --out")
+    new_folder = not out_dir.exists()
     seed_everything(options.seed)  # network initialisation is part of a seeded run
-    task = plugin.make_task(options, plugin.presets[preset], args)
-    result = Trainer(task, options, resume=args.resume).train()
+    start = _HeldWarnings()  # until the first step: a failed start is one line, not warnings + error
+    try:
+        task = plugin.make_task(options, plugin.presets[preset], args)
+        trainer = Trainer(task, options, resume=args.resume, on_step=lambda _: start.release())
+        result = trainer.train()
+    except (ValueError, TypeError, RuntimeError, KeyError, IndexError) as exc:
+        # only before the first step can user model options be the cause; later errors are bugs
+        error = None if start.released else _model_error(plugin, args, exc)
+        if error is None:
+            raise
+        start.release(show=False)
+        if new_folder:
+            shutil.rmtree(out_dir, ignore_errors=True)  # nothing of this failed start is worth keeping
+        raise error from None
+    finally:
+        start.release()
     if result.model_dir is not None:
-        print(f"trained {result.step} steps in {result.seconds:.1f} s; model: {result.model_dir}")
+        added = result.step - int(getattr(result, "start_step", 0) or 0)
+        total = f" (now at step {result.step})" if added != result.step else ""
+        print(f"trained {added} steps{total} in {result.seconds:.1f} s; model: {result.model_dir}")
     return 0
 
 
@@ -234,21 +333,56 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"creative-gan: warning: {message}\n"
 
 
+def _raise_terminated(signum, frame):
+    # one stop per process: a second signal during cleanup must not interrupt the cleanup itself
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_raise():
+    """SIGTERM/SIGHUP raise :class:`Terminated` while the command runs; old handlers come back after."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.formatwarning = _one_line_warning
     try:
-        return _run(argv)
+        with _stop_signals_raise():
+            return _run(argv)
     except CreativeGANError as exc:
-        print(f"creative-gan: error: {exc}", file=sys.stderr)
+        print(f"creative-gan: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
-        print(f"creative-gan: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+    except OSError as exc:
+        if exc.errno not in USER_OS_ERRORS:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"creative-gan: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except Terminated as exc:
+        print(f"creative-gan: stopped by {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("creative-gan: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())  # a message never spans lines
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ Presets are dicts of overrides for these fields; ``options.json`` in a run direc
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,71 @@ from .errors import UsageError
 
 LOSSES = ("minimax", "non_saturating", "hinge", "wgan", "wgan_gp", "lsgan")
 REGULARISERS = ("r1", "gp", "drift")
+#: inclusive bounds of every numeric option (None: unbounded on that side); "(" marks an open lower bound
+RANGES: dict[str, tuple] = {
+    "steps": (1, 10**9), "batch_size": (1, 65_536), "seed": (0, 2**32 - 1),
+    "r1_every": (1, 10**6), "n_critic": (1, 100), "log_every": (1, 10**9),
+    "preview_every": (0, 10**9), "checkpoint_every": (0, 10**9), "monitor_every": (0, 10**9),
+    "monitor_samples": (2, 100_000), "snapshot_every": (1, 10**9), "max_nan_retries": (0, 1000),
+    "label_smoothing": (0.0, 0.49), "label_noise": (0.0, 0.49), "wgan_clip": ("(", 0.0, 100.0),
+    "lr_g": ("(", 0.0, 10.0), "lr_d": ("(", 0.0, 10.0), "betas_g": (0.0, 0.9999), "betas_d": (0.0, 0.9999),
+    "ema_decay": (0.0, 0.999999), "augment_p": (0.0, 1.0), "collapse_threshold": (0.0, 100.0),
+    "nan_lr_factor": ("(", 0.0, 1.0), "regularisers": (0.0, 1e6), "loss_weights": (-1e6, 1e6),
+}
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(name: str, value, kind: type):
+    """``value`` as ``kind`` (int or float) within ``RANGES[name]``, or a UsageError naming ``name``."""
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{name} must be a whole number (got {_describe(value)})")
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{name} must be a number (got {_describe(value)})")
+        value = float(value)
+        if not math.isfinite(value):
+            raise UsageError(f"{name} must be a finite number (got {_describe(value)})")
+    bounds = RANGES.get(name)
+    if bounds:
+        open_low = bounds[0] == "("
+        low, high = bounds[1:] if open_low else bounds
+        if (value <= low if open_low else value < low) or value > high:
+            left = "(" if open_low else "["
+            raise UsageError(f"{name} must be in {left}{low}, {high}] (got {_describe(value)})")
+    return value
+
+
+def _checked(name: str, value, hint):
+    """``value`` converted to the field's declared type, or a UsageError naming the option."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{name} must be true or false (got {_describe(value)})")
+        return value
+    if hint in (int, float):
+        return _number(name, value, hint)
+    if hint is str:
+        if not isinstance(value, str):
+            raise UsageError(f"{name} must be text (got {_describe(value)})")
+        return value
+    if origin is tuple:  # tuple[float, float]
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise UsageError(f"{name} must be a list of {len(args)} numbers, e.g. [0.5, 0.999] "
+                             f"(got {_describe(value)})")
+        return tuple(_number(name, v, kind) for v, kind in zip(value, args))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UsageError(f"{name} must be a mapping, e.g. {{\"key\": 1}} (got {_describe(value)})")
+        if args and args[1] is float:
+            return {str(k): _number(name, v, float) for k, v in value.items()}
+        return dict(value)
+    return value
+
 
 
 @dataclass
@@ -67,31 +134,30 @@ class TrainOptions:
     model: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> "TrainOptions":
-        """Raise :class:`UsageError` (one line) for values the trainer cannot honour."""
+        """Raise :class:`UsageError` (one line naming the option) for values the trainer cannot honour.
+
+        Every field is checked against its declared type (an ``int`` field refuses ``1.5`` and
+        ``1e30``; floats must be finite) and its range (see ``RANGES``).
+        """
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, _checked(f.name, getattr(self, f.name), hints[f.name]))
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r} (choose from {', '.join(LOSSES)})")
         for name in self.regularisers:
             if name not in REGULARISERS:
                 raise UsageError(f"unknown regulariser {name!r} (choose from {', '.join(REGULARISERS)})")
-        for name in ("steps", "batch_size", "n_critic", "r1_every", "log_every"):
-            if int(getattr(self, name)) < 1:
-                raise UsageError(f"{name} must be at least 1 (got {getattr(self, name)})")
-        if not 0.0 <= self.label_smoothing < 0.5:
-            raise UsageError("label_smoothing must be in [0, 0.5)")
-        if not 0.0 <= self.label_noise < 0.5:
-            raise UsageError("label_noise must be in [0, 0.5)")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise UsageError("ema_decay must be in [0, 1)")
-        if not 0.0 <= self.augment_p <= 1.0:
-            raise UsageError("augment_p must be in [0, 1]")
-        self.betas_g, self.betas_d = tuple(self.betas_g), tuple(self.betas_d)
+        if not self.out_dir.strip():
+            raise UsageError("out_dir must name a folder")
         return self
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainOptions":
         """Build from a dict (preset, options.json); unknown keys are an error naming them."""
+        if not isinstance(values, dict):
+            raise UsageError(f"training options must be a mapping, not {type(values).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(set(map(str, values)) - names)
         if unknown:
             raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
         return cls(**values).validate()

@@ -1,4 +1,6 @@
-"""CLI behaviour shared by all pipelines: one-line errors, exit codes, seeds, listing."""
+"""CLI behaviour shared by all pipelines: one-line errors, exit codes, seeds, listing, signals."""
+import os
+import signal
 import subprocess
 import sys
 
@@ -33,7 +35,7 @@ def test_list_prints_registered_pipelines(capsys):
     (["train", "nope"], "unknown pipeline 'nope'"),
     (["train", "digits", "--preset", "nope"], "unknown preset 'nope'"),
     (["train", "digits", "--loss", "nope", "--steps", "1"], "unknown loss 'nope'"),
-    (["train", "digits", "--steps", "0"], "steps must be at least 1"),
+    (["train", "digits", "--steps", "0"], "steps must be in [1, "),
     (["train", "digits", "--set", "lr=1"], "unknown training option(s): lr"),
     (["train", "digits", "--set", "oops"], "expected KEY=VALUE"),
     (["train", "digits", "--bogus"], "unrecognized arguments: --bogus"),
@@ -69,3 +71,100 @@ def test_python_dash_m_and_help():
     proc = subprocess.run([sys.executable, "-m", "creative_gan", "train", "digits", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--preset" in proc.stdout and "--resume" in proc.stdout
+
+
+@pytest.mark.parametrize("verb", ["train", "sample", "evaluate"])
+def test_verb_help_without_a_pipeline(capsys, verb):
+    code, out, err = run(capsys, verb, "--help")
+    assert code == 0 and err == ""
+    assert f"creative-gan {verb} <pipeline>" in out and "digits" in out
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("steps", "abc", "steps must be a whole number"),
+    ("steps", "1.5", "steps must be a whole number"),
+    ("seed", "1e30", "seed must be a whole number"),
+    ("lr_g", "-1", "lr_g must be in (0.0, 10.0]"),
+    ("lr_d", "NaN", "lr_d must be a finite number"),
+    ("snapshot_every", "0", "snapshot_every must be in [1, "),
+    ("betas_g", "5", "betas_g must be a list of 2 numbers"),
+    ("betas_d", "[0.5, 1.5]", "betas_d must be in [0.0, 0.9999]"),
+    ("amp", "7", "amp must be true or false"),
+    ("regularisers", '{"r1": "x"}', "regularisers must be a number"),
+])
+def test_every_option_is_type_and_range_checked(capsys, tmp_path, key, value, needle):
+    code, _, err = run(capsys, "train", "digits", "--out", str(tmp_path / "run"), "--set", f"{key}={value}")
+    assert_one_line_error(code, err, needle)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unbuildable_model_options_are_one_line_naming_the_option(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out",
+                       str(tmp_path / "run"), "--set", "model.latent_dim=0")
+    assert_one_line_error(code, err, "--set model.latent_dim")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_summary_counts_the_steps_this_run_added(capsys, tmp_path):
+    out = str(tmp_path / "run")
+    code, stdout, _ = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out", out)
+    assert code == 0 and "trained 4 steps in" in stdout
+    code, _, err = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out", out)
+    assert_one_line_error(code, err, "already holds a training run; add --resume")
+    code, stdout, _ = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out", out,
+                          "--resume", "--steps", "6")
+    assert code == 0 and "trained 2 steps (now at step 6)" in stdout, stdout
+
+
+@pytest.mark.parametrize("device", ["nonsense", "cuda:99"])
+def test_unusable_device_is_one_line_before_any_work(capsys, tmp_path, device):
+    code, _, err = run(capsys, "sample", "digits", "--model", "digits-default", "--device", device,
+                       "-o", str(tmp_path / "grid.png"))
+    assert_one_line_error(code, err, device)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_problems_are_found_before_any_work(capsys, tmp_path):
+    (tmp_path / "taken").mkdir()
+    code, _, err = run(capsys, "evaluate", "digits", "--model", "digits-default", "--json", str(tmp_path / "taken"))
+    assert_one_line_error(code, err, "is a folder")
+    code, _, err = run(capsys, "evaluate", "digits", "--model", "digits-default", "--json",
+                       str(tmp_path / "nowhere" / "m.json"))
+    assert_one_line_error(code, err, "does not exist")
+
+
+def test_signal_handlers_are_the_cli_s_alone(capsys):
+    """main() installs SIGTERM/SIGHUP handlers only while it runs; library import installs none."""
+    import creative_gan.release  # noqa: F401
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    seen = []
+
+    def list_and_check():
+        seen.append((signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)))
+        return ["digits"]
+
+    import creative_gan.cli as cli
+    real = cli._run
+    cli_run = lambda argv: (list_and_check(), real(argv))[1]  # noqa: E731
+    try:
+        cli._run = cli_run
+        assert main(["list"]) == 0
+    finally:
+        cli._run = real
+    assert seen[0][0] is cli._raise_terminated and seen[0][1] is cli._raise_terminated
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == before
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_stop_signal_is_one_line_and_its_exit_code(capsys, monkeypatch, sig, code):
+    import creative_gan.cli as cli
+
+    def killed(argv):
+        os.kill(os.getpid(), sig)
+        raise AssertionError("the signal handler did not raise")
+
+    monkeypatch.setattr(cli, "_run", killed)
+    assert main(["list"]) == code
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"creative-gan: stopped by {signal.Signals(sig).name}"]
