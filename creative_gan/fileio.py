@@ -193,3 +193,48 @@ def atomic_dir(directory: str | os.PathLike) -> Iterator[Path]:
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_outputs(files: dict | None = None, folders: dict | None = None, inputs: dict | None = None) -> None:
+    """Refuse, before any work, outputs that cannot be written or would destroy something.
+
+    ``files`` / ``folders`` / ``inputs`` map an option name (``"--json"``) to a path or ``None``
+    (option not given). A file output must not be an existing folder and its folder must exist and
+    be writable; a folder output must not be an existing file and must be creatable; no two
+    outputs, and no output and input, may be the same file. Raises :class:`UsageError` (one line).
+    """
+    from .errors import UsageError
+
+    files = {k: Path(v) for k, v in (files or {}).items() if v not in (None, "")}
+    folders = {k: Path(v) for k, v in (folders or {}).items() if v not in (None, "")}
+    inputs = {k: Path(v) for k, v in (inputs or {}).items() if v not in (None, "")}
+    for option, path in files.items():
+        if path.is_dir():
+            raise UsageError(f"{option} {path}: is a folder; give a file name")
+        parent = path.parent
+        if not parent.is_dir():
+            raise UsageError(f"{option} {path}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{option} {path}: folder {parent} is not writable")
+    for option, path in folders.items():
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{option} {path}: exists and is not a folder")
+        base = _nearest_existing(path)
+        if not base.is_dir():
+            raise UsageError(f"{option} {path}: {base} is a file, so the folder cannot be made")
+        if not os.access(base, os.W_OK | os.X_OK):
+            raise UsageError(f"{option} {path}: folder {base} is not writable")
+    seen: dict[str, str] = {}
+    for option, path in [*inputs.items(), *files.items(), *folders.items()]:
+        key = os.path.realpath(path)
+        if key in seen:
+            verb = "reads" if seen[key] in inputs else "writes"
+            raise UsageError(f"{option} {path}: {seen[key]} already {verb} that file; give another path")
+        seen[key] = option
