@@ -54,9 +54,9 @@ def draw_lab(surface: np.ndarray, real: np.ndarray, fake: np.ndarray, field_poin
         for x, y in to_pixels(points):
             if -5 <= x <= size + 5 and -5 <= y <= size + 5:
                 draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour)
-    draw.text((8, 6), "real", fill=REAL_COLOUR)
-    draw.text((44, 6), "generated", fill=FAKE_COLOUR)
-    draw.text((118, 6), "G's gradient", fill=FIELD_COLOUR)
+    draw.text((8, size - 16), "real", fill=REAL_COLOUR)           # bottom left: the page labels the top
+    draw.text((44, size - 16), "generated", fill=FAKE_COLOUR)
+    draw.text((118, size - 16), "G's gradient", fill=FIELD_COLOUR)
     return np.asarray(image)
 
 

@@ -2,8 +2,8 @@
 
 A browser test module sets ``APP_TABS = ["audio"]`` (the tabs to build; default: all) and uses
 ``app_url``, ``page`` and ``screenshot``. ``page`` fails the test when the page asks for anything outside
-127.0.0.1 (the app must work offline). Screenshots go to ``$CREATIVE_GAN_ARTIFACTS`` or, by default, the
-pytest temp folder (``…/pytest-of-<user>/pytest-current/screenshots``); each test prints where.
+127.0.0.1 (the app must work offline). Screenshots go to ``$CREATIVE_GAN_ARTIFACTS`` or, by default,
+``test-artifacts/screenshots/`` at the repository root (git ignores it); each test prints where.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--disable-dev-shm-usage"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 def free_port() -> int:
@@ -80,8 +81,8 @@ def page(browser, app_url):
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("CREATIVE_GAN_ARTIFACTS") or tmp_path_factory.getbasetemp() / "screenshots")
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("CREATIVE_GAN_ARTIFACTS") or ARTIFACTS)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -90,11 +91,21 @@ def artifacts_dir(tmp_path_factory) -> Path:
 def screenshot(artifacts_dir, request):
     """``screenshot(page, "name")`` saves a full-page PNG artifact and returns its path."""
     def take(page, name: str) -> Path:
+        settled(page)
         path = artifacts_dir / f"{request.node.name}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         print(f"screenshot: {path}")
         return path
     return take
+
+
+def settled(page, timeout: float = 15_000) -> None:
+    """Wait until no component shows Gradio's pending overlay (outputs are dimmed while a call runs);
+    a component's error badge counts as settled."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"status-tracker\"]:not(.hide)')]"
+        ".every(tracker => tracker.textContent.includes('Error'))", timeout=timeout)
+    page.wait_for_timeout(300)                      # the fade-in of a freshly replaced image
 
 
 def visible_error(page, text: str, timeout: float = 30_000) -> None:
