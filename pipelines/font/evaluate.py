@@ -1,0 +1,152 @@
+"""``creative-gan evaluate font``: is it a font, do the sliders work, does the export match, does it generalise?
+
+Figures (each beside its reference where one exists):
+
+- ``char_accuracy``: the 62-way classifier (trained on real corpus glyphs) on generated glyphs,
+  beside ``char_accuracy_real_held_out`` (the same classifier on real faces it never saw);
+- ``attribute_spearman.<name>``: requested vs measured (the corpus's measuring function) over
+  sweeps of one attribute from 0 to 1, the others taken from random training faces;
+- ``export_iou``: exported OTFs re-rendered by FreeType vs the generated bitmaps (glyph IoU);
+- ``frechet_distance`` on classifier features, generated vs real, beside ``frechet_real_vs_real``
+  (one half of the training faces vs the other);
+- ``held_out_iou``: faces the model never saw (Computer/Latin Modern, STIX), generated from their
+  measured attributes vs their real glyphs, beside ``held_out_iou_nearest_training_face``.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from creative_gan.errors import UsageError
+from creative_gan.metrics import frechet_distance
+
+from .attributes import ATTRIBUTES, measure_raw
+from .charset import NUM_CHARS
+from .classifier import GlyphClassifier, classify, train_classifier
+from .corpus import GlyphCorpus, build_corpus, render_face, resize_glyphs, spearman
+
+SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def glyph_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean IoU over glyphs of two ``[62, S, S]`` stacks in [-1, 1] (ink where > 0)."""
+    a, b = np.asarray(a) > 0, np.asarray(b) > 0
+    inter = (a & b).sum(axis=(-1, -2))
+    union = (a | b).sum(axis=(-1, -2))
+    return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0)))
+
+
+def _as_signed(glyphs_uint8: np.ndarray) -> np.ndarray:
+    return glyphs_uint8.astype(np.float32) / 127.5 - 1.0
+
+
+def _corpus(folder: str | None, held_out: bool, scratch: Path) -> GlyphCorpus | None:
+    if folder:
+        return GlyphCorpus(folder)
+    target = scratch / ("held_out" if held_out else "train")
+    try:
+        build_corpus(target, size=64, held_out=held_out, progress=True)
+    except UsageError:
+        return None
+    return GlyphCorpus(target)
+
+
+def load_or_train_classifier(pipe, corpus: GlyphCorpus | None) -> GlyphClassifier:
+    """The classifier stored in the release, else one trained now on ``corpus``."""
+    if pipe.classifier_tensors:
+        model = GlyphClassifier()
+        model.load_state_dict(pipe.classifier_tensors)
+        return model.eval().requires_grad_(False)
+    if corpus is None:
+        raise UsageError("this model holds no glyph classifier and no training corpus was found: give --data")
+    return train_classifier(corpus.glyphs)
+
+
+def _measured(alphabet: np.ndarray, scale) -> dict[str, float]:
+    return scale.normalise(measure_raw((alphabet + 1.0) / 2.0), clip=False)
+
+
+def evaluate_font(pipe, data: str | None = None, held_out_data: str | None = None, num_fonts: int = 40,
+                  seed: int = 0, export_fonts: int = 3, held_out_faces: int = 24) -> dict:
+    """All figures as one flat dict (see the module docstring)."""
+    from tqdm.auto import tqdm
+
+    if num_fonts < 5:
+        raise UsageError(f"--num-fonts must be at least 5 (got {num_fonts})")
+    rng = np.random.default_rng(seed)
+    size = pipe.image_size
+    with tempfile.TemporaryDirectory(prefix="font-eval-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        corpus = _corpus(data, False, scratch)
+        held = _corpus(held_out_data, True, scratch)
+        classifier = load_or_train_classifier(pipe, corpus)
+        faces = pipe.reference_faces
+        base = [dict(faces[i]["attributes"]) for i in rng.choice(len(faces), num_fonts, replace=len(faces) < num_fonts)]
+        seeds = [seed + i for i in range(num_fonts)]
+        # 1. free generation from training faces' attribute vectors
+        free = np.concatenate([pipe.generate([a], [s]) for a, s in
+                               tqdm(list(zip(base, seeds)), desc="generating alphabets")])
+        # 2. one-attribute sweeps (3 base vectors per attribute)
+        spearmans, sweeps = {}, []
+        for k, name in enumerate(tqdm(ATTRIBUTES, desc="attribute sweeps")):
+            requested, measured = [], []
+            for j in range(3):
+                for value in SWEEP:
+                    attrs = {**base[(3 * k + j) % num_fonts], name: value}
+                    alphabet = pipe.generate([attrs], [seeds[j]])[0]
+                    requested.append(value)
+                    measured.append(_measured(alphabet, pipe.scale)[name])
+                    sweeps.append(alphabet)
+            spearmans[name] = spearman(requested, measured)
+        generated = np.concatenate([free, np.stack(sweeps)])
+        labels = np.tile(np.arange(NUM_CHARS), len(generated))
+        pred, fake_features = classify(classifier, generated.reshape(-1, 1, size, size))
+        out = {"num_generated_glyphs": int(len(labels)), "char_accuracy": float((pred == labels).mean())}
+        out["char_accuracy_free"] = float((pred[:free.size // (size * size)] == labels[:free.size // (size * size)]).mean())
+        if held is not None:
+            hp, _ = classify(classifier, _as_signed(resize_glyphs(held.glyphs, size)).reshape(-1, 1, size, size))
+            out["char_accuracy_real_held_out"] = float((hp == np.tile(np.arange(NUM_CHARS), len(held))).mean())
+        for name in ATTRIBUTES:
+            out[f"attribute_spearman.{name}"] = spearmans[name]
+        # 3. Fréchet distance on classifier features
+        if corpus is not None:
+            real = _as_signed(resize_glyphs(corpus.glyphs, size))
+            order = rng.permutation(len(real))
+            half_a, half_b = order[: len(order) // 2], order[len(order) // 2:]
+            _, feats_a = classify(classifier, real[half_a].reshape(-1, 1, size, size))
+            _, feats_b = classify(classifier, real[half_b].reshape(-1, 1, size, size))
+            _, free_feats = classify(classifier, free.reshape(-1, 1, size, size))
+            out["frechet_distance"] = frechet_distance(free_feats, feats_a)
+            out["frechet_real_vs_real"] = frechet_distance(feats_b, feats_a)
+        # 4. export round trip
+        ious = []
+        for i in tqdm(range(export_fonts), desc="export round trip"):
+            path = scratch / f"export_{i}.otf"
+            pipe.export(path, family_name=f"Eval {i}", seed=seeds[i], **base[i])
+            rendered, _ = render_face(path, 0, size)
+            ious.append(glyph_iou(_as_signed(rendered), free[i]))
+        out["export_iou"] = float(np.mean(ious))
+        # 5. held-out reconstruction beside the nearest training face
+        if held is not None and corpus is not None:
+            pick = rng.choice(len(held), min(held_out_faces, len(held)), replace=False)
+            train_attrs = np.array([[f["attributes"][n] for n in ATTRIBUTES] for f in faces])
+            train_glyphs = _as_signed(resize_glyphs(corpus.glyphs, size))
+            names = [f"{f['family']} {f['style']}" for f in corpus.faces]
+            index = {n: i for i, n in enumerate(names)}
+            model_iou, nearest_iou = [], []
+            for i in tqdm(pick, desc="held-out faces"):
+                real = _as_signed(resize_glyphs(held.glyphs[i], size))
+                attrs = {k: float(np.clip(v, -0.5, 1.5)) for k, v in pipe.scale.normalise(held.faces[i]["raw"], clip=False).items()}
+                model_iou.append(glyph_iou(pipe.generate([attrs], [seed])[0], real))
+                vector = np.array([attrs[n] for n in ATTRIBUTES])
+                nearest = faces[int(np.argmin(((train_attrs - vector) ** 2).sum(axis=1)))]["name"]
+                if nearest in index:
+                    nearest_iou.append(glyph_iou(train_glyphs[index[nearest]], real))
+            out["held_out_faces"] = int(len(pick))
+            out["held_out_iou"] = float(np.mean(model_iou))
+            if nearest_iou:
+                out["held_out_iou_nearest_training_face"] = float(np.mean(nearest_iou))
+    return out

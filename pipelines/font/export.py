@@ -1,0 +1,251 @@
+"""Generated glyph bitmaps → an installable font (.otf CFF, .ttf glyf) or an editable .ufo source.
+
+Geometry: a glyph image of S px holds an em of ``EM_FRACTION·S`` px with the baseline at
+``BASELINE_FRACTION·S`` from the top (the corpus's layout), so 1000 font units per em maps the
+image back to the proportions the model learned. Advance width = ink width + two side bearings.
+OS/2 weight class and the italic bit come from the requested attributes. Everything written is
+reopened and checked (all glyphs present and mapped, every letter drawn) before this returns.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from creative_gan.errors import UsageError
+from creative_gan.fileio import atomic_dir, atomic_path
+
+from .charset import CHARACTERS, glyph_name
+from .corpus import BASELINE_FRACTION, EM_FRACTION
+from .trace import Contour, contour_to_pen, trace
+
+UNITS_PER_EM = 1000
+SIDE_BEARING = 50           # font units each side of the ink
+SPACE_ADVANCE = 260
+ITALIC_SLANT = math.tan(math.radians(3.0))   # measured shear above which a font is called italic
+SUFFIXES = (".otf", ".ttf", ".ufo")
+
+
+def weight_class(weight: float) -> int:
+    """OS/2 usWeightClass (100–900, steps of 100) of a weight attribute in [0, 1]."""
+    return int(100 * round(1 + 8 * float(np.clip(weight, 0.0, 1.0))))
+
+
+def _style_name(weight_cls: int, italic: bool) -> str:
+    base = "Bold" if weight_cls >= 700 else "Regular"
+    if italic:
+        return "Bold Italic" if base == "Bold" else "Italic"
+    return base
+
+
+class TracedGlyph:
+    """One glyph's contours in font units plus its advance width."""
+
+    def __init__(self, contours: list[Contour], trace_size: int):
+        scale = UNITS_PER_EM / (EM_FRACTION * trace_size)
+        baseline = (1.0 - BASELINE_FRACTION) * trace_size
+        xs = np.concatenate([c.points[:, 0] for c in contours]) if contours else np.zeros(1)
+        left, right = float(xs.min()), float(xs.max())
+        self.contours = contours
+        self.advance = int(round((right - left) * scale)) + 2 * SIDE_BEARING
+        self._transform = lambda x, y: (round((x - left) * scale + SIDE_BEARING), round((y - baseline) * scale))
+
+    def draw(self, pen, reverse: bool = False) -> None:
+        for contour in self.contours:
+            contour_to_pen(contour, pen, self._transform, reverse=reverse)
+
+
+def trace_alphabet(glyphs: np.ndarray) -> dict[str, TracedGlyph]:
+    """``[62, S, S]`` in [-1, 1] (ink +1) → glyph name → traced glyph (traced at ≥ 256 px)."""
+    glyphs = np.asarray(glyphs, dtype=np.float32)
+    if glyphs.ndim == 4:
+        glyphs = glyphs[:, 0]
+    if glyphs.shape[0] != len(CHARACTERS):
+        raise UsageError(f"expected {len(CHARACTERS)} glyphs, got {glyphs.shape[0]}")
+    size = max(256, 8 * glyphs.shape[-1])
+    return {glyph_name(c): TracedGlyph(trace(g, size), size) for c, g in zip(CHARACTERS, glyphs)}
+
+
+def _check_family(family_name: str) -> str:
+    family = " ".join(str(family_name).split())
+    if not family or len(family) > 63 or not all(32 <= ord(ch) < 127 for ch in family):
+        raise UsageError(f"family name {family_name!r}: use 1–63 printable ASCII characters")
+    return family
+
+
+def _metadata(attrs: dict[str, float], scale) -> tuple[int, bool, float]:
+    """(weight class, italic?, post italicAngle in degrees) of the requested attributes."""
+    raw_slant = scale.low["slant"] + float(attrs["slant"]) * (scale.high["slant"] - scale.low["slant"]) \
+        if scale is not None else 0.0
+    italic = raw_slant >= ITALIC_SLANT
+    angle = -math.degrees(math.atan(raw_slant)) if italic else 0.0
+    return weight_class(attrs["weight"]), italic, round(angle, 2)
+
+
+def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, italic: bool,
+               italic_angle: float, truetype: bool):
+    """A fontTools ``TTFont`` (CFF outlines, or glyf when ``truetype``) with all required tables."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    style = _style_name(weight_cls, italic)
+    ps_name = re.sub(r"[^A-Za-z0-9]", "", family) + "-" + style.replace(" ", "")
+    order = [".notdef", "space", *traced]
+    builder = FontBuilder(UNITS_PER_EM, isTTF=truetype)
+    builder.setupGlyphOrder(order)
+    builder.setupCharacterMap({32: "space", **{ord(c): glyph_name(c) for c in CHARACTERS}})
+    advances = {".notdef": 500, "space": SPACE_ADVANCE, **{n: g.advance for n, g in traced.items()}}
+
+    def notdef(pen):
+        pen.moveTo((50, 0)); pen.lineTo((450, 0)); pen.lineTo((450, 700)); pen.lineTo((50, 700)); pen.closePath()
+        pen.moveTo((100, 50)); pen.lineTo((100, 650)); pen.lineTo((400, 650)); pen.lineTo((400, 50)); pen.closePath()
+
+    if truetype:  # TrueType: outer contours clockwise
+        outlines = {}
+        for name in order:
+            pen = TTGlyphPen(None)
+            if name == ".notdef":
+                notdef(pen)
+            elif name != "space":
+                traced[name].draw(pen, reverse=True)
+            outlines[name] = pen.glyph()
+        builder.setupGlyf(outlines)
+        glyf = builder.font["glyf"]
+        metrics = {n: (advances[n], getattr(glyf[n], "xMin", 0)) for n in order}
+    else:  # CFF: outer contours counter-clockwise
+        charstrings, metrics = {}, {}
+        for name in order:
+            pen = T2CharStringPen(advances[name], None)
+            if name == ".notdef":
+                notdef(pen)
+            elif name != "space":
+                traced[name].draw(pen)
+            charstrings[name] = pen.getCharString()
+        builder.setupCFF(ps_name, {"FullName": f"{family} {style}", "FamilyName": family,
+                                   "Weight": style, "ItalicAngle": italic_angle}, charstrings, {})
+        for name in order:
+            bounds = charstrings[name].calcBounds(None)
+            metrics[name] = (advances[name], int(bounds[0]) if bounds else 0)
+    builder.setupHorizontalMetrics(metrics)
+    ascent = round(BASELINE_FRACTION / EM_FRACTION * UNITS_PER_EM)
+    descent = round((1 - BASELINE_FRACTION) / EM_FRACTION * UNITS_PER_EM)
+    builder.setupHorizontalHeader(ascent=ascent, descent=-descent)
+    builder.setupNameTable({"familyName": family, "styleName": style, "uniqueFontIdentifier": ps_name,
+                            "fullName": f"{family} {style}", "psName": ps_name, "version": "Version 1.000",
+                            "copyright": "Generated with creative-gan"})
+    fs_selection = (0x01 if italic else 0) | (0x20 if weight_cls >= 700 else 0) | (0x40 if style == "Regular" else 0)
+    builder.setupOS2(usWeightClass=weight_cls, fsSelection=fs_selection, sTypoAscender=ascent,
+                     sTypoDescender=-descent, sTypoLineGap=0, usWinAscent=ascent, usWinDescent=descent,
+                     achVendID="CGAN", sxHeight=500, sCapHeight=700)
+    builder.setupPost(italicAngle=italic_angle)
+    if not truetype:
+        builder.font["head"].macStyle = (0x01 if weight_cls >= 700 else 0) | (0x02 if italic else 0)
+    return builder.font
+
+
+def write_ufo(traced: dict[str, TracedGlyph], path: Path, family: str, weight_cls: int, italic: bool,
+              italic_angle: float) -> None:
+    """An editable UFO 3 source (PostScript contour direction)."""
+    from fontTools.pens.pointPen import SegmentToPointPen
+    from fontTools.ufoLib import UFOWriter
+
+    class _Info:
+        pass
+
+    info = _Info()
+    style = _style_name(weight_cls, italic)
+    info.familyName, info.styleName, info.unitsPerEm = family, style, UNITS_PER_EM
+    info.ascender = round(BASELINE_FRACTION / EM_FRACTION * UNITS_PER_EM)
+    info.descender = -round((1 - BASELINE_FRACTION) / EM_FRACTION * UNITS_PER_EM)
+    info.italicAngle, info.openTypeOS2WeightClass = float(italic_angle), weight_cls
+
+    class _Glyph:
+        def __init__(self, width, unicodes):
+            self.width, self.unicodes = width, unicodes
+
+    with atomic_dir(path) as tmp:
+        tmp.rmdir()  # UFOWriter creates the folder itself (an existing empty one reads as a broken UFO)
+        writer = UFOWriter(str(tmp), formatVersion=3)
+        writer.writeInfo(info)
+        glyph_set = writer.getGlyphSet()
+        glyph_set.writeGlyph("space", _Glyph(SPACE_ADVANCE, [32]), drawPointsFunc=lambda pen: None)
+        for char in CHARACTERS:
+            traced_glyph = traced[glyph_name(char)]
+            glyph_set.writeGlyph(glyph_name(char), _Glyph(traced_glyph.advance, [ord(char)]),
+                                 drawPointsFunc=lambda pen, g=traced_glyph: g.draw(SegmentToPointPen(pen)))
+        glyph_set.writeContents()
+        writer.writeLayerContents()
+        writer.close()
+
+
+def validate_font(path: str | os.PathLike) -> dict:
+    """Reopen a written .otf/.ttf or .ufo and check every character is present, mapped and drawn."""
+    from fontTools.pens.boundsPen import ControlBoundsPen
+    from fontTools.ttLib import TTFont
+
+    path = Path(path)
+    if path.suffix.lower() == ".ufo":
+        from fontTools.ufoLib import UFOReader
+
+        reader = UFOReader(str(path), validate=True)
+        glyph_set = reader.getGlyphSet()
+        mapping = reader.getCharacterMapping()
+        missing = [c for c in CHARACTERS if glyph_name(c) not in glyph_set or ord(c) not in mapping]
+        drawn = []
+        for c in CHARACTERS:
+            if glyph_name(c) in glyph_set:
+                pen = ControlBoundsPen(None)
+                glyph_set[glyph_name(c)].draw(pen)
+                drawn.append(pen.bounds is not None)
+        info = {"weight_class": None, "italic": None}
+    else:
+        font = TTFont(str(path))
+        cmap = font.getBestCmap()
+        names = set(font.getGlyphOrder())
+        missing = [c for c in CHARACTERS if ord(c) not in cmap or cmap[ord(c)] not in names]
+        glyph_set = font.getGlyphSet()
+        drawn = []
+        for c in CHARACTERS:
+            if ord(c) in cmap:
+                pen = ControlBoundsPen(glyph_set)
+                glyph_set[cmap[ord(c)]].draw(pen)
+                drawn.append(pen.bounds is not None)
+        info = {"weight_class": int(font["OS/2"].usWeightClass), "italic": bool(font["OS/2"].fsSelection & 1)}
+        font.close()
+    if missing:
+        raise UsageError(f"{path}: written font lacks {''.join(missing)}")
+    if not all(drawn):
+        raise UsageError(f"{path}: written font has empty letters")
+    return {"path": str(path), "glyphs": len(CHARACTERS), **info}
+
+
+def export_font(glyphs: np.ndarray, attrs: dict[str, float], path: str | os.PathLike,
+                family_name: str, scale=None, specimen: str | os.PathLike | None = None) -> dict:
+    """Trace ``glyphs [62, S, S]`` and write ``path`` (.otf / .ttf / .ufo); returns the validation report."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{path}: the output must end in .otf, .ttf or .ufo")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: folder {path.parent} does not exist")
+    family = _check_family(family_name)
+    weight_cls, italic, angle = _metadata(attrs, scale)
+    traced = trace_alphabet(glyphs)
+    if suffix == ".ufo":
+        write_ufo(traced, path, family, weight_cls, italic, angle)
+    else:
+        font = build_font(traced, family, weight_cls, italic, angle, truetype=suffix == ".ttf")
+        with atomic_path(path) as tmp:
+            font.save(str(tmp))
+    report = validate_font(path)
+    report.update({"weight_class": weight_cls, "italic": italic, "italic_angle": angle,
+                   "contours": {n: len(g.contours) for n, g in traced.items()}})
+    if specimen is not None:
+        from .specimen import write_specimen
+
+        write_specimen(build_font(traced, family, weight_cls, italic, angle, truetype=False), specimen)
+    return report
