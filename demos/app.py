@@ -22,8 +22,17 @@ TITLE = "creative_gan"
 TAB_ORDER = ("audio", "font", "anime", "digits")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a one-line UsageError instead of printing usage and exiting."""
+
+    def error(self, message):  # noqa: D401
+        from creative_gan.errors import UsageError
+
+        raise UsageError(f"demo: {message}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="creative-gan demo", description="Start the creative_gan web app.")
+    parser = _Parser(prog="creative-gan demo", description="Start the creative_gan web app.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--models", help="folder of release models: DIR/<model name> or DIR/<pipeline> "
@@ -118,11 +127,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1 (got {args.concurrency})")
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be 0-65535 (got {args.port})")
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be 1-65535 (got {args.port})")
     if args.models and not Path(args.models).is_dir():
         raise UsageError(f"--models {args.models}: not a folder")
     tabs = [t.strip() for t in args.tabs.split(",") if t.strip()] if args.tabs else None
+    if tabs is not None:
+        known = [name for name, _, _ in tab_specs()] + [GANLAB]
+        unknown = [t for t in tabs if t not in known]
+        if unknown or not tabs:
+            raise UsageError(f"--tabs: unknown tab {', '.join(unknown) or '(none given)'} "
+                             f"(choose from {', '.join(known)})")
     from creative_gan.threads import configure_threads
 
     configure_threads(inference=True)       # already done by the CLI; a no-op twice

@@ -85,7 +85,10 @@ def test_heavy_and_light_events_use_separate_pools():
 
 @pytest.mark.parametrize("argv,message", [(["--concurrency", "0"], "--concurrency"),
                                           (["--models", "/no/such/folder"], "not a folder"),
-                                          (["--port", "70000"], "--port")])
+                                          (["--port", "70000"], "--port"), (["--port", "0"], "--port"),
+                                          (["--port", "abc"], "invalid int value"),
+                                          (["--tabs", "nosuch"], "unknown tab nosuch"),
+                                          (["--tabs", ","], "none given")])
 def test_bad_arguments_are_usage_errors(argv, message):
     with pytest.raises(UsageError, match=message):
         app.main(argv)
