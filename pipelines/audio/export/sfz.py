@@ -108,7 +108,7 @@ def sfz_text(regions: list[Region], comments: list[str] = (), morph_cc: int | No
             lines.append(f"label_cc{morph_cc}={morph_label}")
     current = object()
     for region in regions:
-        if region.crossfade != current:
+        if region.crossfade is not None and region.crossfade != current:
             current = region.crossfade
             lines += ["", "<group>"]
         ops = region.opcodes()

@@ -1,0 +1,1 @@
+"""Export learned timbres for other tools: SFZ sampler instruments (``instrument``), loop search (``loops``)."""
