@@ -174,6 +174,16 @@ def _extra_verbs(name: str) -> tuple[str, ...]:
         return ()
 
 
+def _export_targets(name: str) -> tuple[str, ...]:
+    """What ``creative-gan export <target>`` words a pipeline answers (its ``export_targets``)."""
+    from .registry import get_plugin
+
+    try:
+        return tuple(getattr(get_plugin(name), "export_targets", ()))
+    except CreativeGANError:
+        return ()
+
+
 def _run(argv: list[str]) -> int:
     from .registry import get_plugin, pipeline_names
 
@@ -197,8 +207,16 @@ def _run(argv: list[str]) -> int:
             print(name)
         return 0
     names = pipeline_names()
+    export_target = None
     if rest and rest[0] in names:
         pipeline, rest = rest[0], rest[1:]
+    elif verb == "export" and rest and [n for n in names if rest[0] in _export_targets(n)]:
+        # `export <target>`: the one pipeline that writes that target (audio: instrument)
+        owners = [n for n in names if rest[0] in _export_targets(n)]
+        if len(owners) != 1:
+            raise UsageError(f"export {rest[0]!r} is offered by {', '.join(owners)}: "
+                             f"name one, e.g. creative-gan export {owners[0]} …")
+        pipeline, export_target, rest = owners[0], rest[0], rest[1:]
     else:
         owners = [] if verb in CORE_VERBS else [n for n in names if verb in _extra_verbs(n)]
         if len(owners) != 1:
@@ -212,10 +230,11 @@ def _run(argv: list[str]) -> int:
     plugin = get_plugin(pipeline)
     if verb not in CORE_VERBS and verb not in plugin.extra_verbs:
         raise UsageError(f"pipeline {pipeline!r} has no verb {verb!r}")
-    parser = _verb_parser(verb, pipeline)
+    parser = _verb_parser(verb, export_target or pipeline)
     plugin.add_arguments(verb, parser)
     args = parser.parse_args(rest)
     args.pipeline = pipeline
+    args.export_target = export_target
     if verb == "train":
         return _train(plugin, args)
     check_device(getattr(args, "device", None))  # before any model is read or file written

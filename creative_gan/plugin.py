@@ -42,6 +42,8 @@ class PipelinePlugin:
     default_preset: str = "quick"
     #: verbs beyond train/sample/evaluate this pipeline answers (e.g. "data", "render", "export")
     extra_verbs: tuple[str, ...] = ()
+    #: words of ``creative-gan export <target>`` this pipeline answers besides its own name (audio: "instrument")
+    export_targets: tuple[str, ...] = ()
     #: ``"module:function"`` of this pipeline's Gradio tab, ``build_<name>_demo(model)``; None: no tab
     demo_builder: str | None = None
     #: release model the app's tab loads when ``--models`` names none (a shipped name)

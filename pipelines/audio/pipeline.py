@@ -176,6 +176,12 @@ class AudioPipeline(Pipeline):
         return render_midi(self, midi, out_path=out_path, timbres=timbres, morph=morph,
                            track_timbres=track_timbres, **options)
 
+    def export_instrument(self, out_dir, timbre=None, **options):
+        """Write an SFZ instrument of a timbre (or ``morph=(A, B)``) to ``out_dir``; see ``export.instrument``."""
+        from .export.instrument import export_instrument
+
+        return export_instrument(self, out_dir, timbre=timbre, **options)
+
     # ------------------------------------------------------------- release
     def release_config(self) -> dict:
         return {"family": self.family, "generator": self.g_config, "layout": self.layout,

@@ -14,11 +14,17 @@ class AudioPlugin(PipelinePlugin):
     description = "pitch-conditioned note GAN (harmonic, GANSynth-style spectral, WaveGAN-style) and MIDI renderer"
     presets = PRESETS
     default_preset = "small"
-    extra_verbs = ("data", "render")
+    extra_verbs = ("data", "render", "export")
+    #: what ``creative-gan export <target>`` this pipeline writes
+    export_targets = ("instrument",)
     demo_builder = "creative_gan.demos.audio:build_audio_demo"
     default_model = "audio-default"
 
     def add_arguments(self, verb: str, parser: argparse.ArgumentParser) -> None:
+        if verb == "export":
+            from .export import command
+
+            return command.add_arguments(parser)
         from . import commands
 
         commands.add_arguments(verb, parser)
@@ -50,6 +56,10 @@ class AudioPlugin(PipelinePlugin):
             return commands.data(args)
         if verb == "render":
             return commands.render(args)
+        if verb == "export":
+            from .export import command
+
+            return command.run(args)
         raise UsageError(f"pipeline 'audio' has no verb {verb!r}")
 
 
