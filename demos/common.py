@@ -2,7 +2,9 @@
 
 Callbacks of a tab are plain functions (plain values in, plain values out, ``UsageError`` for bad input);
 the builder wires them through :func:`ui`, which turns a user error into a visible ``gr.Error`` message, and
-:func:`heavy_event` / :func:`light_event`, which put them in the app's queue with the right concurrency.
+:func:`heavy_event` / :func:`training_event` / :func:`light_event`, which put them in the app's queue with
+the right concurrency: renders, training runs and quick calls each have their own pool of slots, so a long
+training run never holds up a render and neither holds up a note.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 MAX_FILE_SIZE = "5mb"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 #: concurrency ids of the app's queue: heavy work (renders, training) shares one limit
-HEAVY, LIGHT = "heavy", "light"
+HEAVY, TRAINING, LIGHT = "heavy", "training", "light"
 LIGHT_LIMIT = 4
 #: the buttons output players and pictures show (no "share": the app publishes nothing)
 AUDIO_BUTTONS = ["download"]
@@ -57,6 +59,11 @@ def heavy_limit(limit: int):
 def heavy_event() -> dict:
     """Event keyword arguments for slow work (renders, training): shares the app's ``--concurrency`` limit."""
     return {"concurrency_id": HEAVY, "concurrency_limit": _settings["heavy_limit"]}
+
+
+def training_event() -> dict:
+    """Event keyword arguments for live training (minutes long): its own pool of ``--concurrency`` slots."""
+    return {"concurrency_id": TRAINING, "concurrency_limit": _settings["heavy_limit"]}
 
 
 def light_event() -> dict:

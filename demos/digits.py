@@ -12,7 +12,7 @@ import uuid
 import gradio as gr
 import numpy as np
 
-from .common import IMAGE_BUTTONS, heavy_event, output_path, ui
+from .common import IMAGE_BUTTONS, output_path, training_event, ui
 from .digits_live import ARCHITECTURES, LOSSES, Snapshot, run_live, stop_live
 from .plots import class_bars
 
@@ -78,5 +78,5 @@ def build_digits_demo(pipe) -> None:
                               buttons=IMAGE_BUTTONS, elem_id="digits-losses")
 
     start.click(ui(train_digits), [loss, architecture, steps, seed, token], [grid, curves, bars, status],
-                api_name="digits_train", **heavy_event())
+                api_name="digits_train", **training_event())
     stop.click(ui(stop_digits), [token], [status], api_name="digits_stop", queue=False)

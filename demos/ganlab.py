@@ -12,7 +12,7 @@ import gradio as gr
 
 from creative_gan.errors import UsageError
 
-from .common import IMAGE_BUTTONS, heavy_event, light_event, ui
+from .common import IMAGE_BUTTONS, light_event, training_event, ui
 from .ganlab_core import LOSSES, REGULARISERS, TARGETS, GANLab, LabSettings, lab_for, lab_settings
 
 MAX_STEPS_PER_CLICK = 5000
@@ -95,6 +95,6 @@ def build_ganlab_demo(model=None) -> None:
     reset.click(ui(lab_reset), settings, outputs, api_name="ganlab_reset", **light_event())
     step_one.click(ui(lambda *values: lab_train(*values, 1)), [lab, *settings], outputs,
                    api_name="ganlab_step", **light_event())
-    step_many.click(ui(lab_train), [lab, *settings, steps], outputs, api_name="ganlab_train", **heavy_event())
-    playing = play.click(ui(lab_play), [lab, *settings, steps], outputs, api_name="ganlab_play", **heavy_event())
+    step_many.click(ui(lab_train), [lab, *settings, steps], outputs, api_name="ganlab_train", **training_event())
+    playing = play.click(ui(lab_play), [lab, *settings, steps], outputs, api_name="ganlab_play", **training_event())
     stop.click(None, None, None, cancels=[playing], api_name=False, queue=False)

@@ -8,7 +8,8 @@ import pytest
 
 from creative_gan import registry
 from creative_gan.demos import app
-from creative_gan.demos.common import EXAMPLES_DIR, MAX_FILE_BYTES, heavy_event, heavy_limit, light_event
+from creative_gan.demos.common import (EXAMPLES_DIR, MAX_FILE_BYTES, heavy_event, heavy_limit, light_event,
+                                      training_event)
 from creative_gan.errors import UsageError
 from creative_gan.plugin import PipelinePlugin
 
@@ -79,8 +80,10 @@ def test_launch_options_keep_the_app_offline_and_narrow():
 def test_heavy_and_light_events_use_separate_pools():
     with heavy_limit(3):
         assert heavy_event() == {"concurrency_id": "heavy", "concurrency_limit": 3}
+        assert training_event() == {"concurrency_id": "training", "concurrency_limit": 3}
     assert heavy_event()["concurrency_limit"] == 1
-    assert light_event()["concurrency_id"] != heavy_event()["concurrency_id"]
+    assert len({heavy_event()["concurrency_id"], training_event()["concurrency_id"],
+                light_event()["concurrency_id"]}) == 3
 
 
 @pytest.mark.parametrize("argv,message", [(["--concurrency", "0"], "--concurrency"),

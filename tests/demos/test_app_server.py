@@ -56,7 +56,7 @@ def test_concurrent_renders_all_complete_with_correct_audio(client):
     assert not np.array_equal(sounds[0], sounds[1])            # each request got its own timbre
 
 
-def test_a_note_is_not_starved_by_heavy_work(client):
+def test_notes_and_renders_are_not_starved_by_training(client):
     training = client.submit("non_saturating", "mlp", 20000, 0, api_name="/digits_train")
     deadline = time.time() + 60
     while training.status().code.name not in ("PROCESSING", "ITERATING") and time.time() < deadline:
@@ -65,7 +65,9 @@ def test_a_note_is_not_starved_by_heavy_work(client):
         started = time.perf_counter()
         note, info = client.predict(60, "violin", api_name="/audio_note")
         assert time.perf_counter() - started < 10 and "generated in" in info
-        assert not training.done()                             # the heavy job is still running beside it
+        check_render(render(client))                           # the render slot is not the training slot
+        assert time.perf_counter() - started < 30
+        assert not training.done()                             # training is still running beside them
     finally:
         training.cancel()
 
