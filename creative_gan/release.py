@@ -97,6 +97,9 @@ def _read_release(path: Path) -> tuple[dict, bytes]:
         try:
             with zipfile.ZipFile(path) as zf:
                 members = {Path(i.filename).name: i for i in zf.infolist() if not i.is_dir()}
+                if "data.pkl" in members and "model.safetensors" not in members:
+                    raise ReleaseError(f"{path}: a PyTorch pickle (torch.save), not a release folder or .zip; "
+                                       "pickles are never loaded")
                 if "config.json" not in members or "model.safetensors" not in members:
                     raise ReleaseError(f"{path}: zip lacks config.json or model.safetensors")
                 for name in ("config.json", "model.safetensors"):  # both sizes before reading either
@@ -109,6 +112,11 @@ def _read_release(path: Path) -> tuple[dict, bytes]:
                 raise
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ReleaseError(f"{path}: corrupt zip ({reason[:160]})") from None
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        raise ReleaseError(f"{path}: looks like a Python pickle, not a release folder or .zip; "
+                           "pickles are never loaded")
     raise ReleaseError(f"{path}: not a release folder or .zip (expected config.json + model.safetensors)")
 
 
