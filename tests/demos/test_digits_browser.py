@@ -33,3 +33,15 @@ def test_bad_step_count_shows_an_error(page, screenshot):
     page.fill("#digits-steps input", "2")                # the app keeps working
     page.click("#digits-train")
     page.locator("#digits-status").get_by_text("finished: step 2 of 2").wait_for(timeout=120_000)
+
+
+def test_stop_button_ends_a_long_run(page, screenshot):
+    page.locator("#digits-arch").get_by_text("mlp", exact=True).click()
+    page.fill("#digits-steps input", "20000")
+    page.click("#digits-train")
+    page.locator("#digits-status").get_by_text("training: step").wait_for(timeout=60_000)
+    page.click("#digits-stop")
+    page.locator("#digits-status").get_by_text("stopped: step").wait_for(timeout=60_000)
+    screenshot(page, "stopped")
+    step = int(page.locator("#digits-status").inner_text().split("step ")[1].split(" ")[0])
+    assert step < 20000
