@@ -89,6 +89,11 @@ def _tiny_corpus(path: Path) -> None:
                        source="synthetic")
 
 
+def _tiny_run(path: Path) -> None:
+    """A finished 4-step digits run (preset tiny) to resume from."""
+    assert main(["train", "digits", "--preset", "tiny", "--no-progress", "--out", str(path)]) == 0
+
+
 FIXTURES = {
     "ode": lambda p: p.write_bytes(ODE.read_bytes()),
     "noise": lambda p: p.write_bytes(np.random.default_rng(0).bytes(2000)),
@@ -106,6 +111,7 @@ FIXTURES = {
     "version_null": lambda p: _model_copy(p, "digits-default", config={"format_version": None}),
     "corrupt_run": _corrupt_run,
     "tiny_corpus": _tiny_corpus,
+    "tiny_run": _tiny_run,
 }
 
 
@@ -202,6 +208,9 @@ HOSTILE = [
     ("train --device nonsense", [*T, "--device", "nonsense"], "nonsense"),
     ("train --out is a file", [*T[:-1], "{dir}/existing.wav"], "not a folder"),
     ("train --resume corrupt checkpoint", [*T[:-1], "{corrupt_run}", "--resume"], "corrupt"),
+    ("train --resume another preset", ["train", "digits", "--preset", "quick", "--no-progress", "--resume",
+                                        "--out", "{tiny_run}"], "does not fit"),
+    ("train into an earlier run", [*T[:-1], "{tiny_run}"], "already holds a training run"),
     ("train digits --data", [*T, "--data", "{folder}"], "no --data"),
     ("train audio without --data", ["train", "audio", "--out", "{dir}/run"], "--data"),
     ("train audio empty corpus", ["train", "audio", "--out", "{dir}/run", "--data", "{empty_folder}"],
@@ -243,6 +252,7 @@ def test_hostile_input_is_one_line_and_harmless(capsys, workspace, template, nee
     argv = materialise(template, workspace)
     needle = materialise([needle], workspace)[0]
     before = snapshot(workspace)
+    capsys.readouterr()  # whatever building the fixtures printed
     code = main(argv)
     out, err = capsys.readouterr()
     assert_one_line_error(code, err, needle)
