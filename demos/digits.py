@@ -25,7 +25,11 @@ def snapshot_view(snap: Snapshot):
 
     curve = None
     if snap.losses:
-        curve = loss_curve_png(snap.losses, output_path("digits-losses", ".png"), size=(640, 300))
+        # the loss terms; the D/total and G/total sums would hide them (they coincide without regularisers)
+        keys = sorted({k for row in snap.losses for k in row
+                       if k.startswith(("D/", "G/")) and not k.endswith("/total")})
+        curve = loss_curve_png(snap.losses, output_path("digits-losses", ".png"), keys=keys or None,
+                               size=(640, 300))
     covered = int((snap.class_counts > 0).sum())
     state = "finished" if snap.finished and not snap.stopped else ("stopped" if snap.stopped else "training")
     status = f"{state}: step {snap.step} of {snap.total} · classes among 64 samples: {covered}/10"
