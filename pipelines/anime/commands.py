@@ -131,7 +131,7 @@ def sample(pipe, seeds: list[int], out: str, args: argparse.Namespace) -> list[s
             raise UsageError(f"{out}: a --walk is written as .gif or .mp4")
         frames = pipe.walk(parse_seeds(walk), int(getattr(args, "frames", 60)), truncation=truncation)
         return [str(write_walk(frames, target, float(getattr(args, "fps", 20.0)), upscale))]
-    images = pipe.generate(seeds=seeds, truncation=truncation, return_tensors=True)
+    images = pipe.generate(seeds=seeds, truncation=truncation, as_tensor=True)
     nrow = getattr(args, "nrow", None)
     if target.suffix.lower() == ".png":
         return [str(save_grid(images, target, nrow=nrow, upscale=upscale))]

@@ -5,8 +5,8 @@ the procedural generator (the training set is redrawn from the model's recorded 
 faces use other seeds). The evaluator then:
 
 1. trains its judge network on real images (:mod:`.judge`);
-2. Fréchet distance and KID of the judge's features: samples vs real split A, beside real split B vs A
-   (same counts);
+2. Fréchet distance and KID of the judge's features (centred and scaled by real split A): samples vs real
+   split A, beside real split B vs A (same counts);
 3. attribute coverage (corpora with attributes): the share of the real data's hair colour × eye colour
    combinations that at least ``min_count`` samples are judged to have, beside the same for split B;
 4. nearest-neighbour distances (RMS per pixel at 32×32, [-1, 1] units) from each sample to the training
@@ -88,9 +88,13 @@ def coverage(probs: dict[str, torch.Tensor], present: set[tuple[int, int]], min_
 
 
 def evaluate_pipeline(pipe, data: str | None = None, num_samples: int = 1000, first_seed: int = 0,
-                      truncation: float = 1.0, judge_images: int = 3000, judge_epochs: int = 4,
-                      min_count: int = 3, progress: bool = True) -> dict:
-    """Every figure of the module docstring, as a flat plain dict (headline figures first)."""
+                      truncation: float = 1.0, judge_images: int = 3000, judge_steps: int = 400,
+                      min_count: int = 3, progress: bool = True, judge_net=None) -> dict:
+    """Every figure of the module docstring, as a flat plain dict (headline figures first).
+
+    ``judge_net``: an already trained :class:`~.judge.JudgeNet` for this kind of real data (skips
+    training one; tests share one between generators).
+    """
     if num_samples < 20:
         raise UsageError(f"--num-samples must be at least 20 (got {num_samples})")
     train_images, _, attributes, pool, pool_labels, pool_in_training = _real_sets(
@@ -106,13 +110,18 @@ def evaluate_pipeline(pipe, data: str | None = None, num_samples: int = 1000, fi
         b_idx = order[judge_images + num_samples:judge_images + 2 * num_samples]
     labels = pool_labels[judge_idx.numpy()] if pool_labels is not None else None
     sizes = {name: len(values) for name, values in attributes.items()} if labels is not None else {}
-    net = train_judge(pool[judge_idx], labels, sizes, epochs=judge_epochs, progress=progress)
+    net = judge_net or train_judge(pool[judge_idx], labels, sizes, steps=judge_steps, progress=progress)
 
     count = len(a_idx)
-    samples = pipe.generate(seeds=range(first_seed, first_seed + count), truncation=truncation, return_tensors=True)
+    samples = pipe.generate(seeds=range(first_seed, first_seed + count), truncation=truncation, as_tensor=True)
     feat_s, probs_s = judge(net, samples)
     feat_a, _ = judge(net, pool[a_idx])
     feat_b, probs_b = judge(net, pool[b_idx])
+    # centre on real split A and divide by its overall RMS spread (one scalar: per-feature scaling would
+    # blow up rarely active units): the same map for all three sets keeps KID's cubic kernel in range
+    centre = feat_a.mean(0)
+    spread = (feat_a - centre).pow(2).mean().sqrt().clamp_min(1e-6)
+    feat_s, feat_a, feat_b = ((f - centre) / spread for f in (feat_s, feat_a, feat_b))
     kid, kid_std = kernel_inception_distance(feat_s, feat_a, subset_size=min(100, count))
     kid_ref, _ = kernel_inception_distance(feat_b, feat_a, subset_size=min(100, count))
     metrics: dict = {

@@ -8,18 +8,21 @@ trains a network on the real images it compares against:
 - plain image folders (no labels): a self-supervised rotation head (0/90/180/270°, Gidaris et al.
   2018), so its features still describe faces.
 
-Input ``[B, 3, S, S]`` in [-1, 1] (area-resized to 32×32 inside); features ``[B, 128]``.
+Input ``[B, 3, S, S]`` in [-1, 1] (resized to 64×64 inside: eye colours need the pixels); features ``[B, 128]``.
 Training uses light blur/shift augmentation so that slightly soft GAN samples are judged fairly.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-INPUT_SIZE = 32
+INPUT_SIZE = 64
 FEATURE_DIM = 128
+EYE_ROWS = (24, 48)
 ROTATION_HEAD = "rotation"
 
 
@@ -29,32 +32,43 @@ class JudgeNet(nn.Module):
     def __init__(self, heads: dict[str, int]):
         super().__init__()
         self.trunk = nn.Sequential(
-            nn.Conv2d(3, 32, 3, 1, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(inplace=True),     # 16×16
-            nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),   # 8×8
-            nn.Conv2d(128, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),  # 4×4
-            nn.Flatten(), nn.Linear(128 * 16, FEATURE_DIM), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 16, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),                   # 32×32
+            nn.Conv2d(16, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.LeakyReLU(0.2, inplace=True),   # 16×16
+            nn.Conv2d(32, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2, inplace=True),   # 8×8
+            nn.Conv2d(64, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2, inplace=True),   # 4×4
+            nn.Flatten(),
         )
+        # a full-resolution look at the band where eyes sit in a face crop (rows 24–47 of 64): small
+        # details such as iris colour are averaged away by the strided trunk
+        self.eye_band = nn.Sequential(
+            nn.Conv2d(3, 16, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(16, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.LeakyReLU(0.2, inplace=True),   # 12×32
+            nn.Conv2d(32, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2, inplace=True),   # 6×16
+            nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+        )
+        self.project = nn.Sequential(nn.Linear(64 * 16 + 64, FEATURE_DIM), nn.ReLU(inplace=True))
         self.heads = nn.ModuleDict({name: nn.Linear(FEATURE_DIM, n) for name, n in heads.items()})
 
     @staticmethod
     def prepare(x: torch.Tensor) -> torch.Tensor:
         x = x.float()
         if x.shape[-1] != INPUT_SIZE:
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="area")
+            mode = "area" if x.shape[-1] > INPUT_SIZE else "bilinear"
+            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode=mode)
         return x
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        features = self.trunk(self.prepare(x))
+        x = self.prepare(x)
+        features = self.project(torch.cat([self.trunk(x), self.eye_band(x[:, :, EYE_ROWS[0]:EYE_ROWS[1]])], dim=1))
         return features, {name: head(features) for name, head in self.heads.items()}
 
 
 def _augment(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-    """Random soft blur on half the batch and a random shift of up to 2 px (at 32×32)."""
+    """Random soft blur on a third of the batch and a random shift of up to 3 px (at 64×64)."""
     blurred = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
-    pick = (torch.rand(x.shape[0], 1, 1, 1, generator=rng) < 0.5).to(x.dtype)
+    pick = (torch.rand(x.shape[0], 1, 1, 1, generator=rng) < 0.33).to(x.dtype)
     x = pick * blurred + (1 - pick) * x
-    dy, dx = (int(v) for v in torch.randint(-2, 3, (2,), generator=rng))
+    dy, dx = (int(v) for v in torch.randint(-3, 4, (2,), generator=rng))
     return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
 
 
@@ -65,7 +79,7 @@ def _rotations(x: torch.Tensor, rng: torch.Generator) -> tuple[torch.Tensor, tor
 
 
 def train_judge(images: torch.Tensor, labels: np.ndarray | None, attribute_sizes: dict[str, int],
-                epochs: int = 4, batch_size: int = 64, seed: int = 0, progress: bool = True) -> JudgeNet:
+                steps: int = 600, batch_size: int = 64, seed: int = 0, progress: bool = True) -> JudgeNet:
     """Train a :class:`JudgeNet` on ``images [N, 3, S, S]`` in [-1, 1].
 
     ``labels int64 [N, A]`` with ``attribute_sizes`` (name -> classes, in column order) trains the
@@ -80,28 +94,35 @@ def train_judge(images: torch.Tensor, labels: np.ndarray | None, attribute_sizes
     x_all = JudgeNet.prepare(images)
     y_all = torch.as_tensor(labels, dtype=torch.long) if labels is not None else None
     rng = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
-    steps_per_epoch = max(1, len(x_all) // batch_size)
+    batch_size = min(batch_size, len(x_all))
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    warmup = max(1, steps // 10)  # a short linear warm-up, then a cosine decay to zero
+
+    def rate(step: int) -> float:
+        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / max(steps, 1)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
     net.train()
-    bar = tqdm(total=epochs * steps_per_epoch, desc="training the judge network", disable=not progress)
-    for epoch in range(epochs):
-        order = torch.randperm(len(x_all), generator=rng)
-        for step in range(steps_per_epoch):
-            idx = order[step * batch_size:(step + 1) * batch_size]
-            x = _augment(x_all[idx], rng)
-            if y_all is None:
-                x, rot = _rotations(x, rng)
-                targets = {ROTATION_HEAD: rot}
-            else:
-                targets = {name: y_all[idx, i] for i, name in enumerate(heads)}
-            _, logits = net(x)
-            loss = sum(F.cross_entropy(logits[name], targets[name]) for name in heads)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            bar.update(1)
-        for group in optimiser.param_groups:  # a simple step decay: the last epochs settle
-            group["lr"] *= 0.6
+    bar = tqdm(total=steps, desc="training the judge network", disable=not progress)
+    order, position = torch.randperm(len(x_all), generator=rng), 0
+    for _ in range(steps):
+        if position + batch_size > len(order):
+            order, position = torch.randperm(len(x_all), generator=rng), 0
+        idx = order[position:position + batch_size]
+        position += batch_size
+        x = _augment(x_all[idx], rng)
+        if y_all is None:
+            x, rot = _rotations(x, rng)
+            targets = {ROTATION_HEAD: rot}
+        else:
+            targets = {name: y_all[idx, i] for i, name in enumerate(heads)}
+        _, logits = net(x)
+        loss = sum(F.cross_entropy(logits[name], targets[name]) for name in heads)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        bar.update(1)
     bar.close()
     return net.eval().requires_grad_(False)
 

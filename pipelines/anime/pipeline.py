@@ -2,6 +2,7 @@
 
     >>> pipe = creative_gan.load("anime-default")
     >>> images = pipe.generate(seeds=range(16))              # float32 [16, 3, 64, 64] in [-1, 1]
+    >>> one = pipe(seed=7, truncation=0.8)                    # [1, 3, 64, 64]
     >>> frames = pipe.walk([3, 17, 42], frames=60)            # float32 [60, 3, 64, 64]
 
 Seed ``k`` always gives the same face: its latent is ``torch.randn(latent_dim)`` from its own
@@ -90,21 +91,24 @@ class AnimePipeline(Pipeline):
                  for chunk in z.split(batch_size)]
         return torch.cat(parts)
 
-    def generate(self, seeds: Iterable[int] | None = None, n: int | None = None, z=None,
-                 truncation: float = 1.0, return_tensors: bool = False):
-        """Faces ``float32 [N, 3, S, S]`` in [-1, 1] (numpy; a tensor with ``return_tensors=True``).
+    def generate(self, seeds: Iterable[int] | None = None, n: int | None = None, z=None, seed: int | None = None,
+                 truncation: float = 1.0, as_tensor: bool = False):
+        """Faces ``float32 [N, 3, S, S]`` in [-1, 1] (numpy; a CPU tensor with ``as_tensor=True``).
 
-        From exactly one of ``seeds`` (one face per seed), ``n`` (seeds 0…n-1) or ``z`` (latents).
+        From exactly one of ``seeds`` (one face per seed), ``seed`` (one face), ``n`` (seeds 0…n-1)
+        or ``z`` (latents ``[N, latent_dim]``; ``truncation`` does not apply to them).
         """
-        if sum(arg is not None for arg in (seeds, n, z)) != 1:
-            raise UsageError("generate() takes exactly one of seeds=, n= or z=")
+        if sum(arg is not None for arg in (seeds, n, z, seed)) != 1:
+            raise UsageError("generate() takes exactly one of seeds=, seed=, n= or z=")
+        if seed is not None:
+            seeds = [int(seed)]
         if n is not None:
             if int(n) < 1:
                 raise UsageError(f"n must be at least 1 (got {n})")
             seeds = range(int(n))
         latents = self.latents_for_seeds(seeds, truncation) if z is None else torch.as_tensor(z, dtype=torch.float32)
         images = self.generate_tensor(latents)
-        return images if return_tensors else images.numpy()
+        return images if as_tensor else images.numpy()
 
     __call__ = generate
 
@@ -138,10 +142,14 @@ class AnimePipeline(Pipeline):
         return torch.stack(rows)
 
     def walk(self, seeds: Iterable[int], frames: int = 60, truncation: float = 1.0, loop: bool = False,
-             return_tensors: bool = False):
+             as_tensor: bool = False):
         """Frames ``float32 [frames, 3, S, S]`` in [-1, 1] of a slerp walk through ``seeds``."""
         images = self.generate_tensor(self.walk_latents(seeds, frames, truncation, loop))
-        return images if return_tensors else images.numpy()
+        return images if as_tensor else images.numpy()
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, truncation: float = 1.0, as_tensor: bool = False):
+        """``steps`` faces on the slerp path from ``seed_a`` to ``seed_b`` (both ends included)."""
+        return self.walk([seed_a, seed_b], steps, truncation, as_tensor=as_tensor)
 
     # -- release ----------------------------------------------------------------------------------
     def release_config(self) -> dict:
