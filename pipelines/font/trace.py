@@ -5,10 +5,12 @@
    edges counter-clockwise; edges shared by two ink pixels cancel; the rest link into closed loops
    with ink on their left. Outer contours therefore run counter-clockwise and counters (the holes
    of o, e, B, 8) clockwise — the winding fonts need, by construction.
-3. **Smooth** each loop (circular Gaussian on its vertices) and **simplify** it (Douglas–Peucker).
+3. **Smooth** each loop (circular Gaussian on its vertices), **simplify** it (Douglas–Peucker) and
+   re-sharpen corners the smoothing rounded (a short edge between two long ones → their meeting point).
 4. **Fit curves**: vertices where the outline turns sharply stay on-curve corners; the others
    become the control points of a quadratic B-spline (TrueType's implied on-curve midpoints), which
-   is smooth (C1) along every run of gentle turns.
+   is smooth (C1) along every run of gentle turns, with the control points moved so the spline
+   passes through the traced vertices instead of cutting inside them.
 
 Coordinates are y-up pixel units of the enlarged bitmap; :class:`Contour` lists points as
 ``(x, y, on_curve)``.
@@ -135,29 +137,80 @@ def simplify_loop(loop: np.ndarray, tolerance: float) -> np.ndarray:
     return loop[keep]
 
 
+def _line_intersection(p1, p2, p3, p4):
+    """Intersection of line p1→p2 with line p3→p4, or None when (nearly) parallel."""
+    d1, d2 = p2 - p1, p4 - p3
+    denom = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(denom) < 1e-9:
+        return None
+    t = ((p3[0] - p1[0]) * d2[1] - (p3[1] - p1[1]) * d2[0]) / denom
+    return p1 + t * d1
+
+
+def sharpen_corners(points: np.ndarray, min_edge: float) -> np.ndarray:
+    """Collapse each edge shorter than ``min_edge`` whose neighbours' lines meet close by into that
+    meeting point: a corner the smoothing spread over two vertices becomes one sharp vertex again."""
+    pts = [p for p in points]
+    i = 0
+    while i < len(pts) and len(pts) > 4:
+        n = len(pts)
+        a, b = pts[i], pts[(i + 1) % n]
+        if np.hypot(*(b - a)) < min_edge:
+            meet = _line_intersection(pts[i - 1], a, pts[(i + 2) % n], b)
+            if meet is not None and np.hypot(*(meet - (a + b) / 2)) < 2 * min_edge:
+                pts[i] = meet
+                del pts[(i + 1) % n]
+                if (i + 1) % n == 0:
+                    i -= 1
+                continue
+        i += 1
+    return np.array(pts)
+
+
 def fit_curves(points: np.ndarray, corner_degrees: float = CORNER_DEGREES) -> Contour:
     """Mark sharp-turn vertices on-curve; the rest are quadratic B-spline control points."""
     prev_vec = points - np.roll(points, 1, axis=0)
     next_vec = np.roll(points, -1, axis=0) - points
     cos = (prev_vec * next_vec).sum(axis=1) / (np.hypot(*prev_vec.T) * np.hypot(*next_vec.T) + 1e-12)
     turn = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    return Contour(points, turn >= corner_degrees)
+    on_curve = turn >= corner_degrees
+    return Contour(_through_vertices(points, on_curve), on_curve)
+
+
+def _through_vertices(targets: np.ndarray, on_curve: np.ndarray, iterations: int = 6) -> np.ndarray:
+    """Move the off-curve control points so the spline passes through the traced vertices.
+
+    The quadratic piece around control point P runs from A (the previous on-curve point, or the
+    midpoint with the previous control point) to B; its middle is (A + 2P + B) / 4. Without this
+    step the spline cuts inside every convex bend (a thin stroke would come out thinner).
+    """
+    points = targets.copy()
+    off = ~on_curve
+    if off.sum() == 0:
+        return points
+    for _ in range(iterations):
+        prev, nxt = np.roll(points, 1, axis=0), np.roll(points, -1, axis=0)
+        a = np.where(np.roll(on_curve, 1)[:, None], prev, (prev + points) / 2)
+        b = np.where(np.roll(on_curve, -1)[:, None], nxt, (nxt + points) / 2)
+        middle = (a + 2 * points + b) / 4
+        points = np.where(off[:, None], points + (targets - middle), points)
+    return points
 
 
 def trace(glyph: np.ndarray, size: int = 256, smooth_sigma: float | None = None,
           tolerance: float | None = None, min_area: float | None = None) -> list[Contour]:
     """Contours of a glyph ``[S, S]`` in [-1, 1] (ink +1), in y-up pixels of a ``size``² canvas.
 
-    Defaults scale with ``size``: smoothing σ = size/128 px, tolerance size/400 px, and loops
+    Defaults scale with ``size``: smoothing σ = size/256 px, tolerance size/512 px, and loops
     smaller than (size/64)² px² (specks) are dropped.
     """
-    sigma = size / 128 if smooth_sigma is None else smooth_sigma
-    tol = size / 400 if tolerance is None else tolerance
+    sigma = size / 256 if smooth_sigma is None else smooth_sigma
+    tol = size / 512 if tolerance is None else tolerance
     least = (size / 64) ** 2 if min_area is None else min_area
     contours = []
     for loop in boundary_loops(enlarge(glyph, size)):
         smoothed = _smooth(loop, sigma)
-        contour = fit_curves(simplify_loop(smoothed, tol))
+        contour = fit_curves(sharpen_corners(simplify_loop(smoothed, tol), size / 48))
         if len(contour.points) >= 3 and abs(contour.area) >= least:
             contours.append(contour)
     return contours
