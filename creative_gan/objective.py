@@ -15,8 +15,6 @@ Terms are returned unweighted; the trainer weights them with ``TrainOptions.loss
 """
 from __future__ import annotations
 
-import inspect
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -92,9 +90,7 @@ class GStep:
 class Objective:
     """Auxiliary loss terms beyond the adversarial loss; override either method.
 
-    Each returns ``{name: scalar tensor}``, unweighted. Methods written against the earlier
-    four-argument form (``d_terms(real_aux, fake_aux, real_cond, fake_cond)``,
-    ``g_terms(fake, z, cond, fake_aux)``) still work, with a ``DeprecationWarning``.
+    Each returns ``{name: scalar tensor}``, unweighted.
     """
 
     def d_terms(self, step: DStep) -> dict:
@@ -104,30 +100,6 @@ class Objective:
     def g_terms(self, step: GStep) -> dict:
         """Extra terms for G's step (classifier loss on fakes, feature matching, L1 to a target)."""
         return {}
-
-
-def _takes_context(method) -> bool:
-    params = [p for p in inspect.signature(method).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(params) == 1
-
-
-def call_d_terms(objective: Objective, step: DStep) -> dict:
-    """``objective.d_terms(step)``, adapting the earlier four-argument form."""
-    if _takes_context(objective.d_terms):
-        return objective.d_terms(step)
-    warnings.warn("Objective.d_terms(real_aux, fake_aux, real_cond, fake_cond) is deprecated: "
-                  "take one DStep argument", DeprecationWarning, stacklevel=2)
-    return objective.d_terms(step.real_out.aux, step.fake_out.aux, step.real_cond, step.fake_cond)
-
-
-def call_g_terms(objective: Objective, step: GStep) -> dict:
-    """``objective.g_terms(step)``, adapting the earlier four-argument form."""
-    if _takes_context(objective.g_terms):
-        return objective.g_terms(step)
-    warnings.warn("Objective.g_terms(fake, z, cond, fake_aux) is deprecated: take one GStep argument",
-                  DeprecationWarning, stacklevel=2)
-    return objective.g_terms(step.fake, step.z, step.cond, step.fake_out.aux)
 
 
 def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list[torch.Tensor]) -> torch.Tensor:

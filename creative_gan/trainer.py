@@ -26,8 +26,7 @@ from .ema import EMA
 from .errors import CheckpointError, TrainingDiverged, UsageError
 from .losses import drift_penalty, gradient_penalty, r1_penalty
 from .monitor import CollapseMonitor
-from .objective import (DStep, GStep, adversarial_loss, call_d_terms, call_g_terms, ineffective_options,
-                        split_output)
+from .objective import DStep, GStep, adversarial_loss, ineffective_options, split_output
 from .options import TrainOptions
 from .runlog import RunLogger, loss_curve_png, portable_options, read_metrics
 from .task import GANTask
@@ -186,7 +185,7 @@ class Trainer:
         if "drift" in regs:
             terms["drift"], weights["drift"] = drift_penalty(real_out.logits), regs["drift"]
         context = DStep(real, fake.detach(), cond_real, cond_fake, real_out, fake_out)
-        for name, value in call_d_terms(task.objective, context).items():
+        for name, value in task.objective.d_terms(context).items():
             terms[name], weights[name] = value, self._weight(f"D/{name}")
         total = sum(weights[k] * v.float() for k, v in terms.items())
         if not self._all_finite(total):
@@ -221,7 +220,7 @@ class Trainer:
         context = GStep(real, fake, z, cond, fake_out, real_forward)
         terms = {"adv": self.adversarial.g_loss(fake_out.logits, None)}
         weights = {"adv": self._weight("G/adv")}
-        for name, value in call_g_terms(task.objective, context).items():
+        for name, value in task.objective.g_terms(context).items():
             terms[name], weights[name] = value, self._weight(f"G/{name}")
         total = sum(weights[k] * v.float() for k, v in terms.items())
         self.D.requires_grad_(True)

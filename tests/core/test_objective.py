@@ -106,19 +106,3 @@ def test_a_task_can_bring_its_own_adversarial_loss(tmp_path):
     result = Trainer(task, options(tmp_path, steps=4, loss="minimax")).train()
     assert task.adversarial.d_calls == 4 and task.adversarial.g_calls == 4
     assert result.step == 4
-
-
-def test_earlier_four_argument_objectives_still_work(tmp_path):
-    class Legacy(Objective):
-        def d_terms(self, real_aux, fake_aux, real_cond, fake_cond):
-            return {"class_ce": F.cross_entropy(real_aux["class_logits"], real_cond["label"])}
-
-        def g_terms(self, fake, z, cond, fake_aux):
-            return {"class_ce": F.cross_entropy(fake_aux["class_logits"], cond["label"])}
-
-    task = make_task()
-    task.objective = Legacy()
-    with pytest.warns(DeprecationWarning):
-        Trainer(task, options(tmp_path, steps=2, monitor_every=0)).train()
-    row = read_metrics(tmp_path / "metrics.jsonl")[-1]
-    assert {"D/class_ce", "G/class_ce"} <= set(row)
