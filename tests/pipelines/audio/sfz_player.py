@@ -224,25 +224,41 @@ def _same_length(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.pad(a, (0, n - len(a))), np.pad(b, (0, n - len(b)))
 
 
-def chroma_agreement(a: np.ndarray, b: np.ndarray, sr: int) -> float:
-    """Mean cosine similarity of the 12-bin chroma of a and b over frames where both sound (>-40 dB)."""
-    import librosa
+def _frames(a: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Hann-windowed frames [F, n_fft] of a (zero-padded to whole frames)."""
+    a = np.pad(a.astype(np.float64), (0, max(0, n_fft - len(a)) + (-max(len(a) - n_fft, 0)) % hop))
+    return np.lib.stride_tricks.sliding_window_view(a, n_fft)[::hop] * np.hanning(n_fft)
 
+
+def chroma(a: np.ndarray, sr: int, n_fft: int = 2048, hop: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(12-bin chroma [12, F]: STFT power of bins 55 Hz-5 kHz summed per pitch class (A440), frame power [F])."""
+    power = np.abs(np.fft.rfft(_frames(a, n_fft, hop), axis=1)) ** 2          # [F, bins]
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    use = (freqs >= 55.0) & (freqs <= 5000.0)
+    pitch_class = np.round(12 * np.log2(freqs[use] / 440.0) + 69).astype(int) % 12
+    out = np.zeros((12, power.shape[0]))
+    for pc in range(12):
+        out[pc] = power[:, use][:, pitch_class == pc].sum(1)
+    return out, power.sum(1)
+
+
+def chroma_agreement(a: np.ndarray, b: np.ndarray, sr: int) -> float:
+    """Mean cosine similarity of the 12-bin chroma of a and b over frames where both sound (>-20 dB of
+    their loudest frame)."""
     a, b = _same_length(a, b)
-    ca = librosa.feature.chroma_stft(y=a, sr=sr, n_fft=2048, hop_length=512)
-    cb = librosa.feature.chroma_stft(y=b, sr=sr, n_fft=2048, hop_length=512)
-    ra = librosa.feature.rms(y=a, frame_length=2048, hop_length=512)[0]
-    rb = librosa.feature.rms(y=b, frame_length=2048, hop_length=512)[0]
-    sounding = (ra > ra.max() * 0.01) & (rb > rb.max() * 0.01)
-    cos = (ca * cb).sum(0) / np.maximum(np.linalg.norm(ca, axis=0) * np.linalg.norm(cb, axis=0), 1e-12)
+    ca, pa = chroma(a, sr)
+    cb, pb = chroma(b, sr)
+    sounding = (pa > pa.max() * 0.01) & (pb > pb.max() * 0.01)
+    cos = (ca * cb).sum(0) / np.maximum(np.linalg.norm(ca, axis=0) * np.linalg.norm(cb, axis=0), 1e-30)
     return float(cos[sounding].mean())
 
 
 def log_mel(a: np.ndarray, sr: int, n_mels: int = 64) -> np.ndarray:
-    """Log-mel spectrogram [n_mels, frames] in dB (absolute, floor -80 dB), n_fft 1024, hop 256."""
+    """Log-mel spectrogram [n_mels, frames] in dB (absolute, floor -80 dB), n_fft 1024, hop 256 (Slaney mels)."""
     import librosa
 
-    mel = librosa.feature.melspectrogram(y=a, sr=sr, n_fft=1024, hop_length=256, n_mels=n_mels, power=2.0)
+    power = np.abs(np.fft.rfft(_frames(a, 1024, 256), axis=1)) ** 2           # [F, 513]
+    mel = librosa.filters.mel(sr=sr, n_fft=1024, n_mels=n_mels) @ power.T      # [n_mels, F]
     return np.maximum(10 * np.log10(np.maximum(mel, 1e-12)), -80.0)
 
 
