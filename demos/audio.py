@@ -6,11 +6,12 @@ plain functions of :mod:`creative_gan.demos.audio_callbacks` (unit-tested withou
 from __future__ import annotations
 
 import functools
+import re
 
 import gradio as gr
 
 from . import audio_callbacks as calls
-from .common import AUDIO_BUTTONS, IMAGE_BUTTONS, example_midis, heavy_event, light_event, ui
+from .common import AUDIO_BUTTONS, IMAGE_BUTTONS, example_midis, heavy_event, light_event, output_path, ui
 
 DEFAULT_EXAMPLE = "ode_to_joy.mid"
 TRACK_HEADERS = ["track", "name", "notes", "timbre (blank: the piece's)"]
@@ -88,6 +89,18 @@ def build_audio_demo(pipe) -> None:
                                  interactive=False, buttons=AUDIO_BUTTONS, elem_id="explorer-row-audio")
             row_info = gr.Markdown(elem_id="explorer-row-info")
 
+    with gr.Accordion("Export instrument (SFZ, for any sampler or DAW)", open=False):
+        with gr.Row():
+            sfz_timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, label="Timbre",
+                                     elem_id="sfz-timbre")
+            sfz_morph = gr.Dropdown([""] + choices, value="", allow_custom_value=True, elem_id="sfz-morph",
+                                    label="Morph to (optional: CC 1 sweeps timbre → this)")
+            sfz_every = gr.Slider(1, 12, value=3, step=1, label="Keys per sample", elem_id="sfz-every")
+            sfz_button = gr.Button("Export instrument", elem_id="sfz-export")
+        with gr.Row():
+            sfz_file = gr.File(label="Instrument (.zip: .sfz + samples)", interactive=False, elem_id="sfz-file")
+            sfz_info = gr.Markdown(elem_id="sfz-info")
+
     def do_render(example, upload, timbre, use_morph, morph, tracks, file_format,
                   progress=gr.Progress(track_tqdm=True)):
         return calls.render_piece(pipe, example, upload, timbre, use_morph, morph, tracks, file_format,
@@ -104,3 +117,19 @@ def build_audio_demo(pipe) -> None:
                api_name="audio_note", **light_event())
     morph_button.click(ui(functools.partial(calls.morph_row, pipe)), [pitch, timbre_a, timbre_b, count],
                        [row_audio, row_info], api_name="audio_morph_row", **light_event())
+    sfz_button.click(ui(functools.partial(export_instrument_zip, pipe)), [sfz_timbre, sfz_morph, sfz_every],
+                     [sfz_file, sfz_info], api_name="audio_export_instrument", **heavy_event())
+
+
+def export_instrument_zip(pipe, timbre: str, morph_to: str = "", every=3) -> tuple[str, str]:
+    """The instrument of ``timbre`` (or a morph to ``morph_to``) as a zip: ``(zip path, summary line)``."""
+    from creative_gan.pipelines.audio.export.archive import instrument_zip
+
+    spec = calls.check_timbre(pipe, timbre)
+    morph = (spec, calls.check_timbre(pipe, morph_to, "morph target")) if str(morph_to or "").strip() else None
+    options = {"morph": morph} if morph else {"timbre": spec}
+    name = "-to-".join(morph) if morph else spec
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") or "instrument"
+    summary = instrument_zip(pipe, output_path(stem, ".zip"), every=every, progress=False, **options)
+    return str(summary["zip"]), (f"{summary['name']}: {summary['regions']} regions, {summary['files']} files; "
+                                 f"open {summary['name']}.sfz in an SFZ player such as sfizz")

@@ -303,3 +303,25 @@ def test_sfz_player_reads_inheritance_and_spaces(tmp_path):
     assert regions[0]["sample"] == "my note.wav" and regions[0]["ampeg_release"] == "0.5"
     assert regions[0]["lovel"] == "10" and "lovel" not in regions[1]
     assert re.search("ampeg_release", str(regions[1]))
+
+
+# ------------------------------------------------------------------ the app's export button (plain callback)
+def test_app_export_instrument_zip(pipe, tmp_path):
+    import zipfile
+
+    from creative_gan.demos.audio import export_instrument_zip
+
+    path, info = export_instrument_zip(pipe, "violin", "", 12)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path)
+    assert "violin/violin.sfz" in names and all(n.startswith("violin/") for n in names)
+    instrument = parse_sfz(tmp_path / "violin" / "violin.sfz")
+    assert all(instrument.sample_path(r).is_file() for r in instrument.regions)
+    assert f"{len(instrument.regions)} regions" in info
+    path, _ = export_instrument_zip(pipe, "violin", "flute", 12)
+    with zipfile.ZipFile(path) as archive:
+        assert "xfin_locc1" in archive.read("violin-to-flute/violin-to-flute.sfz").decode()
+    for timbre, morph_to in (("nope", ""), ("violin", "nope"), ("", "")):
+        with pytest.raises(UsageError):
+            export_instrument_zip(pipe, timbre, morph_to, 3)
