@@ -391,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"creative-gan: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # a size the user asked for (e.g. an enormous upscale) that cannot exist
+        print(f"creative-gan: error: out of memory: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except Terminated as exc:
         print(f"creative-gan: stopped by {exc}", file=sys.stderr)
         return exc.exit_code

@@ -226,6 +226,7 @@ HOSTILE = [
      "--seeds"),
     ("sample -o missing folder", [*S, "--model", "digits-default", "-o", "{dir}/no/g.png"], "does not exist"),
     ("sample -o is a file (folder wanted)", [*S, "--model", "digits-default", "-o", "{ode}"], "not a folder"),
+    ("sample --upscale 100000", [*S, "--model", "digits-default", "-o", "{dir}/g.png", "--upscale", "100000"], ""),
     ("sample --device nonsense", [*S, "--model", "digits-default", "-o", "{dir}/g.png", "--device", "nonsense"],
      "nonsense"),
     # ---- evaluate

@@ -133,26 +133,18 @@ def test_output_problems_are_found_before_any_work(capsys, tmp_path):
     assert_one_line_error(code, err, "does not exist")
 
 
-def test_signal_handlers_are_the_cli_s_alone(capsys):
-    """main() installs SIGTERM/SIGHUP handlers only while it runs; library import installs none."""
+def test_signal_handlers_are_the_cli_s_alone(monkeypatch):
+    """main() installs SIGTERM/SIGHUP handlers only while it runs; importing the library installs none."""
+    import creative_gan.cli as cli
     import creative_gan.release  # noqa: F401
 
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
-    seen = []
-
-    def list_and_check():
-        seen.append((signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)))
-        return ["digits"]
-
-    import creative_gan.cli as cli
-    real = cli._run
-    cli_run = lambda argv: (list_and_check(), real(argv))[1]  # noqa: E731
-    try:
-        cli._run = cli_run
-        assert main(["list"]) == 0
-    finally:
-        cli._run = real
-    assert seen[0][0] is cli._raise_terminated and seen[0][1] is cli._raise_terminated
+    assert cli._raise_terminated not in before
+    during = []
+    monkeypatch.setattr(cli, "_run", lambda argv: during.append(
+        (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP))) or 0)
+    assert main(["list"]) == 0
+    assert during == [(cli._raise_terminated, cli._raise_terminated)]
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == before
 
 
