@@ -6,17 +6,16 @@ Pipelines come from the plugin registry; each may add its own options per verb a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import json
 import os
-import signal
 import sys
 import warnings
 from pathlib import Path
 
 from . import __version__, fileio
 from .errors import CreativeGANError, Terminated, UsageError
+from .stop_signals import stop_signals_raise
 
 CORE_VERBS = ("train", "sample", "evaluate")
 ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export", "demo")
@@ -26,8 +25,6 @@ INFERENCE_VERBS = ("sample", "evaluate", "render", "export", "demo")
 USER_OS_ERRORS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
                   errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT, errno.ELOOP, errno.EFBIG,
                   errno.ENOTEMPTY, errno.EXDEV}
-#: the signals the CLI turns into a clean stop (resume state saved, temp files removed)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -352,35 +349,12 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"creative-gan: warning: {message}\n"
 
 
-def _raise_terminated(signum, frame):
-    # one stop per process: a second signal during cleanup must not interrupt the cleanup itself
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
-    raise Terminated(signum)
-
-
-@contextlib.contextmanager
-def _stop_signals_raise():
-    """SIGTERM/SIGHUP raise :class:`Terminated` while the command runs; old handlers come back after."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, _raise_terminated) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.formatwarning = _one_line_warning
     try:
-        with _stop_signals_raise():
+        with stop_signals_raise():
             return _run(argv)
     except CreativeGANError as exc:
         print(f"creative-gan: error: {_one_line(exc)}", file=sys.stderr)

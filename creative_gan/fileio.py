@@ -101,13 +101,16 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, fsync: bool = True) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, fsync: bool = True, clean_stale: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``path``; when the block succeeds it becomes ``path`` atomically.
 
     The folder must exist (a missing folder is the caller's error to report, before any work).
+    ``clean_stale`` scans the folder for dead processes' temp files of ``path`` first; a writer of
+    thousands of files into one folder passes False and calls :func:`remove_stale_temps` itself.
     """
     path = Path(path)
-    remove_stale_temps(path)
+    if clean_stale:
+        remove_stale_temps(path)
     tmp = temp_name(path)
     try:
         yield tmp
@@ -127,11 +130,12 @@ def atomic_path(path: str | os.PathLike, fsync: bool = True) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None,
+                 clean_stale: bool = True) -> Iterator[IO]:
     """``open(path, mode)`` that replaces ``path`` only when the block succeeds (``"w"`` or ``"wb"``)."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, clean_stale=clean_stale) as tmp:
         kwargs = {"encoding": encoding or "utf-8"} if mode == "w" else {}
         with open(tmp, mode, **kwargs) as handle:
             yield handle

@@ -137,14 +137,15 @@ def test_signal_handlers_are_the_cli_s_alone(monkeypatch):
     """main() installs SIGTERM/SIGHUP handlers only while it runs; importing the library installs none."""
     import creative_gan.cli as cli
     import creative_gan.release  # noqa: F401
+    from creative_gan.stop_signals import raise_terminated
 
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
-    assert cli._raise_terminated not in before
+    assert raise_terminated not in before
     during = []
     monkeypatch.setattr(cli, "_run", lambda argv: during.append(
         (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP))) or 0)
     assert main(["list"]) == 0
-    assert during == [(cli._raise_terminated, cli._raise_terminated)]
+    assert during == [(raise_terminated, raise_terminated)]
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == before
 
 
