@@ -338,16 +338,16 @@ def test_help_is_help(capsys, argv, needles):
 
 
 # ----------------------------------------------------------------------------- signals, real processes
-def _long_midi(path: Path, minutes: int = 30) -> None:
-    """Dense chords for ``minutes`` of music: a render that takes seconds, not milliseconds."""
+def _long_midi(path: Path, minutes: int = 20) -> None:
+    """Dense 8-note chords every half beat for ``minutes`` of music: a render that takes seconds."""
     mid = mido.MidiFile(type=0, ticks_per_beat=96)
     track = mido.MidiTrack()
-    for beat in range(minutes * 120):
-        pitches = [48 + (beat * 7) % 24, 60 + (beat * 5) % 12, 67 + (beat * 3) % 10]
+    for beat in range(minutes * 240):
+        pitches = sorted({36 + (beat * k * 7 + k * 5) % 48 for k in range(1, 9)})
         for p in pitches:
-            track.append(mido.Message("note_on", note=p, velocity=90, time=0))
+            track.append(mido.Message("note_on", note=p, velocity=40 + (beat * 13) % 80, time=0))
         for i, p in enumerate(pitches):
-            track.append(mido.Message("note_off", note=p, velocity=0, time=96 if i == 0 else 0))
+            track.append(mido.Message("note_off", note=p, velocity=0, time=48 if i == 0 else 0))
     mid.tracks.append(track)
     mid.save(str(path))
 
@@ -366,7 +366,15 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120.0) -> None
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("the process never reached the state to interrupt")
-        time.sleep(0.05)
+        time.sleep(0.01)
+
+
+def _signal_now(proc: subprocess.Popen, sig: int) -> None:
+    """Deliver ``sig`` to a process caught mid-work: frozen first, so it cannot finish in between."""
+    proc.send_signal(signal.SIGSTOP)
+    assert proc.poll() is None, "the process finished before it could be interrupted"
+    proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -380,7 +388,7 @@ def test_signal_during_render_leaves_no_spool_or_partial(tmp_path, sig, code):
     before = (tmp_path / "out.wav").read_bytes()
     proc = _cli(["render", "long.mid", "-o", "out.wav", "--no-progress"], tmp_path)
     _wait_for(lambda: _hidden(tmp_path), proc)  # the spool exists: rendering has begun
-    proc.send_signal(sig)
+    _signal_now(proc, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1] == f"creative-gan: stopped by {signal.Signals(sig).name}"
@@ -394,7 +402,7 @@ def test_sigterm_during_training_saves_resume_state(tmp_path):
     proc = _cli(["train", "digits", "--preset", "tiny", "--steps", "1000000", "--no-progress",
                  "--set", "checkpoint_every=0", "--set", "preview_every=0", "--out", str(run)], tmp_path)
     _wait_for(lambda: (run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").stat().st_size > 0, proc)
-    proc.send_signal(signal.SIGTERM)
+    _signal_now(proc, signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert err.strip().splitlines()[-1] == "creative-gan: stopped by SIGTERM" and "Traceback" not in err
