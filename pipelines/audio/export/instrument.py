@@ -31,6 +31,7 @@ from ..render.timbre import TimbreError, default_timbre, resolve_timbre, source_
 from .loops import LoopedSample, build_looped_sample
 from .mapping import check_every, key_zones, parse_pitch_span, parse_velocities, velocity_layers
 from .sfz import SAMPLE_FOLDER, Region, morph_crossfades, sfz_text
+from .wavloop import add_loop_chunk
 
 SAMPLE_FORMATS = {"24": "PCM_24", "float": "FLOAT"}
 MAX_MORPH_LAYERS = 9
@@ -172,6 +173,7 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
     notes_needed = len(timbres) * len(zones) * (len(layers) if by_velocity else 1)
     bar = tqdm(total=notes_needed, unit="note", desc="export instrument", disable=not progress, leave=False)
     samples: dict[str, LoopedSample] = {}
+    keycenters: dict[str, int] = {}                         # file -> pitch_keycenter (the WAV's root key)
     regions: list[Region] = []
     for t, (label, z) in enumerate(timbres):
         prefix = name if len(timbres) == 1 else f"{name}_L{t}"
@@ -183,6 +185,7 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
             for zone, note in zip(zones, notes):
                 file = f"{prefix}_{zone.center:03d}" + ("" if velocity is None else f"_v{velocity:03d}") + ".wav"
                 samples[file] = build_looped_sample(note, loop_start, loop_end, sr, crossfade_s=crossfade)
+                keycenters[file] = zone.center
             bar.update(len(zones))
         for zone in zones:
             for layer, velocity in zip(layers, takes):
@@ -208,7 +211,7 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
         comments.append(f"samples scaled by {20 * np.log10(gain):.2f} dB to fit 24-bit")
     text = sfz_text(regions, comments, morph_cc=morph_cc if len(timbres) > 1 else None,
                     morph_label=instrument_name(None, morph) if morph is not None else None)
-    written = _write_all(out_dir, sfz_path, text, samples, gain, sr, SAMPLE_FORMATS[sample_format], sf)
+    written = _write_all(out_dir, sfz_path, text, samples, keycenters, gain, sr, SAMPLE_FORMATS[sample_format], sf)
     matches = [s.match for s in samples.values()]
     ratios = [s.seam_ratio for s in samples.values() if np.isfinite(s.seam_ratio)]
     return InstrumentResult(sfz_path, written, len(regions), len(zones), len(layers), len(timbres),
@@ -218,10 +221,11 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
                              "files": len(written), "peak_gain_db": float(20 * np.log10(gain))})
 
 
-def _write_all(out_dir: Path, sfz_path: Path, text: str, samples: dict[str, LoopedSample], gain: float,
-               sr: int, subtype: str, sf) -> list[Path]:
-    """Write every sample into a hidden staging folder, then move them into ``samples/`` and write the .sfz
-    last (atomically); on any failure (Ctrl-C and SIGTERM included) remove everything this call created."""
+def _write_all(out_dir: Path, sfz_path: Path, text: str, samples: dict[str, LoopedSample], keycenters: dict,
+               gain: float, sr: int, subtype: str, sf) -> list[Path]:
+    """Write every sample (with its loop and root key in a ``smpl`` chunk as well) into a hidden staging
+    folder, then move them into ``samples/`` and write the .sfz last (atomically); on any failure (Ctrl-C and
+    SIGTERM included) remove everything this call created."""
     created: list[Path] = []                  # new files and folders, removed again on failure
     made_dir = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +237,7 @@ def _write_all(out_dir: Path, sfz_path: Path, text: str, samples: dict[str, Loop
             audio = take.audio * np.float32(gain)
             sf.write(str(staging / file), np.clip(audio, -1.0, 1.0) if subtype != "FLOAT" else audio, sr,
                      subtype=subtype, format="WAV")
+            add_loop_chunk(staging / file, sr, keycenters[file], take.loop_start, take.loop_end)
         folder = out_dir / SAMPLE_FOLDER
         if not folder.exists():
             folder.mkdir()

@@ -325,3 +325,16 @@ def test_app_export_instrument_zip(pipe, tmp_path):
     for timbre, morph_to in (("nope", ""), ("violin", "nope"), ("", "")):
         with pytest.raises(UsageError):
             export_instrument_zip(pipe, timbre, morph_to, 3)
+
+
+def test_wavs_carry_their_loop_and_root_key_for_samplers_that_import_wavs(violin):
+    from creative_gan.pipelines.audio.export.wavloop import read_loop_chunk
+
+    instrument = parse_sfz(violin.sfz)
+    for region in instrument.regions[::3]:
+        path = instrument.sample_path(region)
+        chunk = read_loop_chunk(path)
+        assert chunk == {"sample_period_ns": round(1e9 / SR), "unity_note": int(region["pitch_keycenter"]),
+                         "loop_start": int(region["loop_start"]), "loop_end": int(region["loop_end"])}
+        audio, rate = sf.read(str(path))                       # the extra chunk does not disturb readers
+        assert rate == SR and len(audio) == int(region["loop_end"]) + 1
