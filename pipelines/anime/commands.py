@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from creative_gan import fileio
 from creative_gan.cli import parse_seeds
 from creative_gan.errors import UsageError
 from creative_gan.images import save_grid, save_images
@@ -73,6 +74,7 @@ def data(args: argparse.Namespace) -> int:
         print(inspect(args.inspect, args.out))
         return 0
     out = _check_out(args.out, args.overwrite)
+    fileio.check_outputs(folders={"--out": out}, inputs={"--images": args.images})
     if args.procedural is not None:
         if args.procedural < 1:
             raise UsageError(f"--procedural must be at least 1 (got {args.procedural})")

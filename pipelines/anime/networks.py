@@ -33,6 +33,12 @@ class GeneratorConfig:
     image_size: int = 64
     base_channels: int = 64
 
+    def __post_init__(self):
+        if int(self.latent_dim) < 1 or int(self.base_channels) < 1:
+            raise UsageError(f"latent_dim and base_channels must be at least 1 (got {self.latent_dim}, "
+                             f"{self.base_channels})")
+        check_image_size(self.image_size)
+
 
 @dataclass
 class DiscriminatorConfig:
@@ -42,6 +48,11 @@ class DiscriminatorConfig:
     base_channels: int = 64
     leaky_slope: float = 0.2
     spectral_norm: bool = False
+
+    def __post_init__(self):
+        if int(self.base_channels) < 1:
+            raise UsageError(f"base_channels must be at least 1 (got {self.base_channels})")
+        check_image_size(self.image_size)
 
 
 def check_image_size(image_size: int) -> int:
@@ -140,9 +151,6 @@ def build_networks(options: dict) -> tuple[Generator, Discriminator]:
     unknown = sorted((set(g_options) | set(d_options)) - known)
     if unknown:
         raise UsageError(f"unknown anime network option(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    for side in (g_options, d_options):
-        if int(side.get("base_channels", 64)) < 1:
-            raise UsageError("base_channels must be at least 1")
     return Generator(_config_from(GeneratorConfig, g_options)), Discriminator(_config_from(DiscriminatorConfig, d_options))
 
 

@@ -17,7 +17,7 @@ import argparse
 from creative_gan.plugin import PipelinePlugin
 
 from .pipeline import AnimePipeline
-from .task import PRESETS, make_task
+from .presets import PRESETS
 
 
 class AnimePlugin(PipelinePlugin):
@@ -37,6 +37,8 @@ class AnimePlugin(PipelinePlugin):
         commands.add_arguments(verb, parser)
 
     def make_task(self, options, preset: dict, args: argparse.Namespace):
+        from .task import make_task  # training code is imported only to train
+
         return make_task(options, preset, args)
 
     def from_release(self, config: dict, tensors: dict, device) -> AnimePipeline:

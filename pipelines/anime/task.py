@@ -1,13 +1,6 @@
 """Training glue for anime faces: presets, the GAN task and its construction from options.
 
-Presets (``creative-gan train anime --preset NAME``):
-
-- ``tiny``: a few steps of a very small 64 px DCGAN on 64 procedural faces (tests, smoke runs);
-- ``cpu``: a 64 px DCGAN of modest width with DiffAugment, one-sided label smoothing and EMA
-  (the recipe of the shipped ``anime-default``; about an hour on two CPU cores);
-- ``gpu128``: a full-width 128 px DCGAN with spectral norm in D, hinge loss and stronger DiffAugment.
-
-Without ``--data`` the task trains on procedural (synthetic) faces drawn in memory; with
+Presets: :mod:`.presets`. Without ``--data`` the task trains on procedural (synthetic) faces drawn in memory; with
 ``--data DIR`` it trains on a corpus built by ``creative-gan data anime``.
 """
 from __future__ import annotations
@@ -27,30 +20,8 @@ from creative_gan.task import Batch, GANTask
 from .corpus import AnimeCorpus
 from .networks import build_networks, check_image_size, recalibrate_batchnorm
 from .pipeline import AnimePipeline
+from .presets import PRESETS  # noqa: F401  (re-exported: the training presets live beside the task)
 from .procedural import ATTRIBUTES, render_corpus
-
-PRESETS: dict[str, dict] = {
-    "tiny": {
-        "steps": 4, "batch_size": 8, "log_every": 1, "preview_every": 2, "checkpoint_every": 2,
-        "monitor_every": 2, "monitor_samples": 8, "snapshot_every": 2, "tensorboard": False,
-        "augment": "translation",
-        "model": {"image_size": 64, "latent_dim": 16, "base_channels": 4, "procedural_faces": 64},
-    },
-    "cpu": {
-        "steps": 5000, "batch_size": 32, "loss": "non_saturating", "label_smoothing": 0.1,
-        "augment": "color,translation", "lr_g": 2e-4, "lr_d": 2e-4,
-        "betas_g": [0.5, 0.999], "betas_d": [0.5, 0.999], "ema_decay": 0.999,
-        "log_every": 25, "preview_every": 250, "checkpoint_every": 250, "monitor_every": 250,
-        "model": {"image_size": 64, "latent_dim": 100, "base_channels": 32, "procedural_faces": 6000},
-    },
-    "gpu128": {
-        "steps": 40000, "batch_size": 64, "loss": "hinge", "augment": "color,translation,cutout",
-        "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99], "ema_decay": 0.999,
-        "log_every": 100, "preview_every": 1000, "checkpoint_every": 1000, "monitor_every": 1000,
-        "model": {"image_size": 128, "latent_dim": 128, "base_channels": 64, "d_spectral_norm": True,
-                  "procedural_faces": 20000},
-    },
-}
 
 #: model options that describe the data rather than the networks
 DATA_KEYS = ("procedural_faces", "procedural_seed")
