@@ -47,6 +47,7 @@ def _loop(text: str) -> tuple[float, float]:
 
 def run(args) -> int:
     """Check everything, load the model, export, print what was written."""
+    from creative_gan import fileio
     from creative_gan.device import select_device
     from creative_gan.release import load
 
@@ -55,6 +56,7 @@ def run(args) -> int:
     if args.timbre is not None and args.morph is not None:
         raise UsageError("give --timbre or --morph A,B, not both")
     loop = _loop(args.loop)
+    fileio.check_outputs(folders={"-o": args.out}, inputs={"--model": args.model})   # before loading anything
     device = select_device(args.device)
     pipe = load(args.model, device=device)
     if getattr(pipe, "pipeline_name", "") != "audio":
