@@ -56,7 +56,7 @@ def run(args) -> int:
     if args.timbre is not None and args.morph is not None:
         raise UsageError("give --timbre or --morph A,B, not both")
     loop = _loop(args.loop)
-    fileio.check_outputs(folders={"-o": args.out}, inputs={"--model": args.model})   # before loading anything
+    fileio.check_outputs(folders={"-o": args.out})          # before loading anything
     device = select_device(args.device)
     pipe = load(args.model, device=device)
     if getattr(pipe, "pipeline_name", "") != "audio":
