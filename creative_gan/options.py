@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,11 +35,12 @@ def _describe(value) -> str:
 
 def _number(name: str, value, kind: type):
     """``value`` as ``kind`` (int or float) within ``RANGES[name]``, or a UsageError naming ``name``."""
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+    if kind is int:  # numbers.Integral admits numpy integers; 1.5, 1e30 and "3" are refused
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise UsageError(f"{name} must be a whole number (got {_describe(value)})")
+        value = int(value)
     else:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise UsageError(f"{name} must be a number (got {_describe(value)})")
         value = float(value)
         if not math.isfinite(value):
