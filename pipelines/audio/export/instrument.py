@@ -60,6 +60,16 @@ def instrument_name(timbre, morph) -> str:
     return "-to-".join(words)
 
 
+def morph_specs(morph) -> list:
+    """``"A,B"`` or ``(A, B)`` -> [A, B] (strings stripped); other lengths are reported by the caller."""
+    if isinstance(morph, str):
+        return [part.strip() for part in morph.split(",")]
+    try:
+        return [m.strip() if isinstance(m, str) else m for m in morph]
+    except TypeError:
+        raise UsageError(f"morph needs two timbres A,B (e.g. violin,flute), got {morph!r}") from None
+
+
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
         raise UsageError(f"instrument name {name!r}: use 1-100 letters, digits, '.', '_' or '-' (no spaces, "
@@ -90,9 +100,7 @@ def _timbre_layers(source, timbre, morph, morph_layers: int) -> list[tuple[str, 
     try:
         if morph is None:
             return [(str(timbre), resolve_timbre(source, timbre))]
-        if isinstance(morph, str):
-            morph = [part.strip() for part in morph.split(",")]
-        morph = list(morph)
+        morph = morph_specs(morph)
         if len(morph) != 2 or any(isinstance(m, str) and not m for m in morph):
             raise UsageError(f"morph needs two timbres A,B (e.g. violin,flute), got {morph!r}")
         a, b = (resolve_timbre(source, spec) for spec in morph)
@@ -159,6 +167,7 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
     if morph is None and timbre is None:
         timbre = default_timbre(source)
     timbres = _timbre_layers(source, timbre, morph, morph_layers)
+    morph = None if morph is None else morph_specs(morph)          # [A, B], checked above
     name = _check_name(name if name is not None else instrument_name(timbre, morph))
     out_dir = Path(out_dir).expanduser()
     fileio.check_outputs(folders={"output folder": out_dir})

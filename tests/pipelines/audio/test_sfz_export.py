@@ -161,6 +161,7 @@ def test_keys_outside_the_model_range_sound_as_the_renderer_makes_them(pipe, vio
 # ------------------------------------------------------------------ morph
 def test_morph_regions_crossfade_on_cc1(morph):
     instrument = parse_sfz(morph.sfz)
+    assert morph.sfz.name == "violin-to-flute.sfz"
     assert instrument.cc_defaults == {1: 0} and morph.morph_layers == 2
     assert len(instrument.regions) == 2 * morph.zones
     for key in range(48, 73):
