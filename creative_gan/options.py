@@ -23,7 +23,8 @@ RANGES: dict[str, tuple] = {
     "monitor_samples": (2, 100_000), "snapshot_every": (1, 10**9), "max_nan_retries": (0, 1000),
     "label_smoothing": (0.0, 0.49), "label_noise": (0.0, 0.49), "wgan_clip": ("(", 0.0, 100.0),
     "lr_g": ("(", 0.0, 10.0), "lr_d": ("(", 0.0, 10.0), "betas_g": (0.0, 0.9999), "betas_d": (0.0, 0.9999),
-    "ema_decay": (0.0, 0.999999), "augment_p": (0.0, 1.0), "collapse_threshold": (0.0, 100.0),
+    "ema_decay": (0.0, 0.999999), "ema_warmup_steps": (0, 10**9), "num_workers": (0, 256),
+    "augment_p": (0.0, 1.0), "collapse_threshold": (0.0, 100.0),
     "nan_lr_factor": ("(", 0.0, 1.0), "regularisers": (0.0, 1e6), "loss_weights": (-1e6, 1e6),
 }
 

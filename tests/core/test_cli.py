@@ -98,6 +98,19 @@ def test_every_option_is_type_and_range_checked(capsys, tmp_path, key, value, ne
     assert not (tmp_path / "run").exists()
 
 
+def test_every_numeric_option_has_a_range():
+    import dataclasses
+    import typing
+
+    from creative_gan.options import RANGES, TrainOptions
+
+    hints = typing.get_type_hints(TrainOptions)
+    numeric = {f.name for f in dataclasses.fields(TrainOptions)
+               if hints[f.name] in (int, float) or typing.get_origin(hints[f.name]) is tuple
+               or typing.get_args(hints[f.name])[1:] == (float,)}
+    assert numeric - set(RANGES) == set()
+
+
 def test_unbuildable_model_options_are_one_line_naming_the_option(capsys, tmp_path):
     code, _, err = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out",
                        str(tmp_path / "run"), "--set", "model.latent_dim=0")
