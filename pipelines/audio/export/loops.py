@@ -139,7 +139,8 @@ def build_looped_sample(clip: np.ndarray, start: int, end: int, sample_rate: int
     ``start``/``end``: nominal loop region in samples (``end <= T``); loop points are searched up to
     ``search_s`` seconds inside it, matched over ``match_s`` seconds; ``crossfade_s``: length of the baked
     seam crossfade (capped at a third of the loop); ``tries``: best pairs built, the one with the smallest
-    :func:`seam_flux_ratio` kept. The loop period is levelled to the RMS level at the loop end.
+    :func:`seam_flux_ratio` kept; if none is <= 1, later starts (1/8 and 1/4 of the loop in) are tried too.
+    The loop period is levelled to the RMS level at the loop end.
     """
     x = np.asarray(clip, np.float64)
     if not 0 <= start < end <= len(x):
@@ -149,10 +150,16 @@ def build_looped_sample(clip: np.ndarray, start: int, end: int, sample_rate: int
     search = max(1, min(int(round(search_s * sample_rate)), loop_len // 4))
     env = _level_envelope(x, min(LEVEL_WINDOW, loop_len))
     best = None
-    for s, e, r in find_loop_points(x, start, end, search, window, count=max(1, tries)):
-        take = _bake(x, env, s, e, r, max(8, min(int(round(crossfade_s * sample_rate)), loop_len // 3, s)))
-        if best is None or take.seam_ratio < best.seam_ratio or np.isnan(best.seam_ratio):
-            best = take
+    # the nominal start first; later starts only while no seam is within the sustain's own flux (ratio <= 1)
+    for shift in (0.0, 0.25, 0.5):
+        begin = start + int(shift * loop_len / 2)
+        for s, e, r in find_loop_points(x, begin, end, search, window, count=max(1, tries)):
+            c = max(8, min(int(round(crossfade_s * sample_rate)), (e - s) // 3, s))
+            take = _bake(x, env, s, e, r, c)
+            if best is None or take.seam_ratio < best.seam_ratio or np.isnan(best.seam_ratio):
+                best = take
+        if not best.seam_ratio > 1.0:           # also stops on NaN (a loop too short to measure)
+            break
     return best
 
 
