@@ -166,9 +166,21 @@ DISCRIMINATORS = {"mlp": (MLPDiscriminator, MLPDiscriminatorConfig),
 
 
 def _config_from(config_cls, options: dict):
-    """Fill ``config_cls`` with the entries of ``options`` it has fields for."""
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    return config_cls(**{k: v for k, v in options.items() if k in names})
+    """Fill ``config_cls`` with the entries of ``options`` it has fields for.
+
+    Sizes (int fields) must be whole numbers ≥ 1 and rates (float fields) finite numbers in [0, 1):
+    anything else is one :class:`UsageError` naming the option, not a torch error from deep inside.
+    """
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    values = {k: v for k, v in options.items() if k in fields}
+    for name, value in values.items():
+        kind = str(fields[name].type)
+        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UsageError(f"model option {name} must be a whole number >= 1 (got {value!r})")
+        if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                or not 0.0 <= float(value) < 1.0):
+            raise UsageError(f"model option {name} must be a number in [0, 1) (got {value!r})")
+    return config_cls(**values)
 
 
 def check_architecture(arch: str) -> str:

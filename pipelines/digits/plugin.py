@@ -60,6 +60,8 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+#: largest nearest-neighbour enlargement ``sample`` accepts (a 64-digit grid at 64x is ~50 MB of PNG)
+MAX_UPSCALE = 64
 #: model-option keys that describe the data rather than the networks
 DATA_KEYS = ("held_out_fraction", "split_seed")
 #: model-option keys of the latent prior -> LatentPriorConfig fields
@@ -145,8 +147,8 @@ class DigitsPlugin(PipelinePlugin):
     def sample(self, pipe: DigitsPipeline, seeds: list[int], out: str, args: argparse.Namespace) -> list[str]:
         """``out`` ending in ``.png``: one grid; otherwise a folder of ``seed_<k>.png`` plus ``grid.png``."""
         upscale = int(getattr(args, "upscale", 4) or 4)
-        if upscale < 1:
-            raise UsageError(f"--upscale must be at least 1 (got {upscale})")
+        if not 1 <= upscale <= MAX_UPSCALE:
+            raise UsageError(f"--upscale must be between 1 and {MAX_UPSCALE} (got {upscale})")
         nrow = getattr(args, "nrow", None)
         images = pipe.generate(seeds=seeds)
         target = Path(out)

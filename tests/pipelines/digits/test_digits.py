@@ -89,6 +89,23 @@ def test_networks_are_seeded_and_options_checked():
         build_networks("dcgan", {"hidden_dim": 8})
     with pytest.raises(UsageError, match="architecture"):
         build_networks("resnet", {})
+    # sizes below 1, fractional or boolean sizes and out-of-range rates are one clear error
+    for bad, name in (({"latent_dim": 0}, "latent_dim"), ({"base_channels": 1.5}, "base_channels"),
+                      ({"latent_dim": True}, "latent_dim"), ({"leaky_slope": 2.0}, "leaky_slope")):
+        with pytest.raises(UsageError, match=name):
+            build_networks("dcgan", {"image_size": 16, **bad})
+    with pytest.raises(UsageError, match="hidden_dim"):
+        build_networks("mlp", {"hidden_dim": -3})
+
+
+def test_sample_refuses_an_absurd_upscale(tmp_path, capsys):
+    from creative_gan.cli import main
+
+    target = tmp_path / "grid.png"
+    assert main(["sample", "digits", "--model", "digits-default", "--seeds", "0-3",
+                 "--upscale", "100000", "-o", str(target)]) == 2
+    assert "--upscale must be between 1 and" in capsys.readouterr().err
+    assert not target.exists()
 
 
 def test_latent_prior_gaussian_and_mixture():
