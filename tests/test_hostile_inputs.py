@@ -202,7 +202,7 @@ HOSTILE = [
     ("train --set snapshot_every=0", [*T, "--set", "snapshot_every=0"], "snapshot_every"),
     ("train --set betas_g=5", [*T, "--set", "betas_g=5"], "betas_g"),
     ("train --set seed=1e30", [*T, "--set", "seed=1e30"], "seed"),
-    ("train --set model.latent_dim=0", [*T, "--set", "model.latent_dim=0"], "model.latent_dim"),
+    ("train --set model.latent_dim=0", [*T, "--set", "model.latent_dim=0"], "latent_dim must be"),
     ("train --set unknown", [*T, "--set", "learning_rate=1"], "unknown training option"),
     ("train --device cuda", [*T, "--device", "cuda"], "cuda"),
     ("train --device nonsense", [*T, "--device", "nonsense"], "nonsense"),

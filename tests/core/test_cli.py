@@ -114,7 +114,7 @@ def test_every_numeric_option_has_a_range():
 def test_unbuildable_model_options_are_one_line_naming_the_option(capsys, tmp_path):
     code, _, err = run(capsys, "train", "digits", "--preset", "tiny", "--no-progress", "--out",
                        str(tmp_path / "run"), "--set", "model.latent_dim=0")
-    assert_one_line_error(code, err, "--set model.latent_dim")
+    assert_one_line_error(code, err, "latent_dim")
     assert list(tmp_path.iterdir()) == []
 
 
