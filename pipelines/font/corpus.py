@@ -32,6 +32,11 @@ from .fontfiles import FONT_SUFFIXES, FaceInfo, face_count, find_font_files, is_
 EM_FRACTION = 0.72
 BASELINE_FRACTION = 0.78
 SIZES = (32, 48, 64, 96, 128)
+#: faces are rendered at 64 px, 4× supersampled, and FreeType takes whole pixels for the size and the
+#: baseline: these are the fractions the corpus images (and so the generated glyphs) really have
+RENDER_SIZE = 64
+FRAME_EM_FRACTION = round(EM_FRACTION * 4 * RENDER_SIZE) / (4 * RENDER_SIZE)
+FRAME_BASELINE_FRACTION = round(BASELINE_FRACTION * 4 * RENDER_SIZE) / (4 * RENDER_SIZE)
 
 
 def check_size(size: int) -> int:
@@ -46,10 +51,23 @@ def render_face(path: str | os.PathLike, index: int, size: int) -> tuple[np.ndar
     Rendered by FreeType (Pillow) 4× larger and box-filtered down, for smooth anti-aliased edges.
     """
     scale = 4
+    big, clipped = render_face_large(path, index, size, scale)
+    small = big.reshape(NUM_CHARS, size, scale, size, scale).astype(np.float32).mean(axis=(2, 4))
+    return np.round(small).astype(np.uint8), clipped
+
+
+def render_face_large(path: str | os.PathLike, index: int, size: int, scale: int = 4,
+                      em_fraction: float = EM_FRACTION,
+                      baseline_fraction: float = BASELINE_FRACTION) -> tuple[np.ndarray, int]:
+    """The ``scale``× larger FreeType renderings behind :func:`render_face`: ``uint8 [62, scale·size,
+    scale·size]`` (ink 255, same layout), and how many glyphs were clipped at the border.
+
+    ``em_fraction`` / ``baseline_fraction``: pixels per em and baseline row as fractions of the image
+    (rounded to whole pixels of the large image)."""
     big = size * scale
-    font = ImageFont.truetype(str(path), size=max(1, round(EM_FRACTION * big)), index=index)
-    baseline = round(BASELINE_FRACTION * big)
-    out = np.zeros((NUM_CHARS, size, size), np.uint8)
+    font = ImageFont.truetype(str(path), size=max(1, round(em_fraction * big)), index=index)
+    baseline = round(baseline_fraction * big)
+    out = np.zeros((NUM_CHARS, big, big), np.uint8)
     clipped = 0
     for i, char in enumerate(CHARACTERS):
         canvas = Image.new("L", (3 * big, big), 0)
@@ -65,8 +83,7 @@ def render_face(path: str | os.PathLike, index: int, size: int) -> tuple[np.ndar
         crop[:, src_lo - left:src_hi - left] = ink[:, src_lo:src_hi]
         if cols[0] < left or cols[-1] >= left + big or ink[0].any() or ink[-1].any():
             clipped += 1
-        small = crop.reshape(size, scale, size, scale).astype(np.float32).mean(axis=(1, 3))
-        out[i] = np.round(small).astype(np.uint8)
+        out[i] = crop
     return out, clipped
 
 
@@ -132,7 +149,7 @@ def collect_faces(font_dirs: list[str] | None, held_out: bool = False,
             counts["duplicate family+style"] += 1
             continue
         try:
-            glyphs, clip = render_face(info.path, info.index, 64)
+            glyphs, clip = render_face(info.path, info.index, RENDER_SIZE)
         except Exception:  # noqa: BLE001 - FreeType rejects some files fontTools accepted
             counts["corrupt"] += 1
             continue

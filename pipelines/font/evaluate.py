@@ -5,9 +5,10 @@ Figures (each beside its reference where one exists):
 - ``char_accuracy``: the 62-way classifier (trained on real corpus glyphs) on generated glyphs,
   beside ``char_accuracy_real_held_out`` (the same classifier on real faces it never saw);
 - ``attribute_spearman.<name>``: requested vs measured (the corpus's measuring function) over
-  sweeps of one attribute from 0 to 1, the others taken from random training faces;
-- ``export_iou``: exported OTFs re-rendered by FreeType vs the generated bitmaps (glyph IoU at 128 px,
-  horizontally aligned on the ink centroid);
+  ``sweep_fonts`` fonts per attribute, each asking for a random value in [0, 1] with the other
+  attributes of a random training face and a seed of its own (see :func:`attribute_spearmans`);
+- ``export_iou``: exported OTFs re-rendered by FreeType (Pillow) vs the generated bitmaps (glyph IoU
+  at 128 px in the bitmaps' frame, horizontally aligned on the ink centroid; see :func:`export_iou`);
 - ``frechet_distance`` on classifier features, generated vs real, beside ``frechet_real_vs_real``
   (one half of the training faces vs the other);
 - ``held_out_iou``: faces the model never saw (Computer/Latin Modern, STIX), generated from their
@@ -27,9 +28,9 @@ from creative_gan.metrics import frechet_distance
 from .attributes import ATTRIBUTES, measure_raw
 from .charset import NUM_CHARS
 from .classifier import GlyphClassifier, classify, train_classifier
-from .corpus import GlyphCorpus, build_corpus, render_face, resize_glyphs, spearman
+from .corpus import (FRAME_BASELINE_FRACTION, FRAME_EM_FRACTION, GlyphCorpus, build_corpus, render_face_large,
+                     resize_glyphs, spearman)
 
-SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def glyph_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -45,24 +46,40 @@ def _enlarge(glyphs: np.ndarray, size: int) -> np.ndarray:
     return torch.nn.functional.interpolate(x, size=(size, size), mode="bicubic", align_corners=False)[:, 0].numpy()
 
 
-def _centroid_x(glyph: np.ndarray) -> float:
-    ink = glyph > 0
-    return float(np.nonzero(ink)[1].mean()) if ink.any() else glyph.shape[1] / 2
+def _centroid_x(coverage: np.ndarray) -> float:
+    """Ink-weighted mean column of a ``[H, W]`` coverage image (values ≥ 0), in pixels."""
+    total = float(coverage.sum())
+    if total <= 0:
+        return coverage.shape[1] / 2
+    return float((coverage.sum(axis=0) * np.arange(coverage.shape[1])).sum() / total)
 
 
-def export_iou(font_path, glyphs: np.ndarray, size: int = 128) -> float:
-    """Glyph IoU of a written font (FreeType, corpus layout) against the bitmaps it was traced from,
-    compared at ``size`` px (the tracer worked at ≥ 256 px; 64-px bitmaps would hide sub-pixel error).
+def export_iou(font_path, glyphs: np.ndarray, size: int = 128, supersample: int = 4) -> float:
+    """Glyph IoU of a written font, re-rendered by FreeType (Pillow), against the bitmaps it was
+    traced from, compared at ``size`` px (the tracer worked at 512 px; 64-px bitmaps would hide
+    sub-pixel error). Ink is where coverage passes one half on both sides.
 
+    The font is typed in the bitmaps' own frame (the corpus's pixels per em and baseline, see
+    ``corpus.FRAME_*``), ``supersample``× larger and box-filtered down, as the corpus itself was
+    rendered; the bitmaps are enlarged bicubically. Vertical positions are compared as they are.
     A font places each glyph between side bearings of its own, so the horizontal position is a
-    convention, not part of the shape: each bitmap is moved (whole pixels) onto the rendered
-    glyph's ink centroid before comparing. Vertical positions are compared as they are.
+    convention, not part of the shape: each rendering is moved onto its bitmap's ink centroid
+    (in whole pixels of the supersampled rendering, 1/``supersample`` px at ``size``).
     """
-    rendered = _as_signed(render_face(font_path, 0, size)[0])
+    big, _ = render_face_large(font_path, 0, size, supersample, em_fraction=FRAME_EM_FRACTION,
+                               baseline_fraction=FRAME_BASELINE_FRACTION)
     generated = _enlarge(glyphs, size)
-    aligned = np.stack([np.roll(g, int(round(_centroid_x(r) - _centroid_x(g))), axis=1)
-                        for r, g in zip(rendered, generated)])
-    return glyph_iou(rendered, aligned)
+    target = _enlarge(glyphs, size * supersample)
+    rendered = []
+    for r, g in zip(big.astype(np.float32) / 255.0, target):
+        shift = int(round(_centroid_x(np.clip((g + 1) / 2, 0, 1)) - _centroid_x(r)))
+        moved = np.zeros_like(r)
+        if shift >= 0:
+            moved[:, shift:] = r[:, :r.shape[1] - shift]
+        else:
+            moved[:, :shift] = r[:, -shift:]
+        rendered.append(moved.reshape(size, supersample, size, supersample).mean(axis=(1, 3)))
+    return glyph_iou(np.stack(rendered) * 2.0 - 1.0, generated)
 
 
 def _as_signed(glyphs_uint8: np.ndarray) -> np.ndarray:
@@ -95,8 +112,39 @@ def _measured(alphabet: np.ndarray, scale) -> dict[str, float]:
     return scale.normalise(measure_raw((alphabet + 1.0) / 2.0), clip=False)
 
 
+def attribute_spearmans(pipe, base_vectors: list[dict[str, float]], rng: np.random.Generator,
+                        per_attribute: int = 40, seed: int = 0, names=ATTRIBUTES, progress: bool = True):
+    """Spearman of requested vs measured value, per attribute, over ``per_attribute`` fonts each.
+
+    Font j of attribute k asks for a value drawn uniformly from [0, 1] (continuous: no tied
+    requests), takes the other attributes from a random vector of ``base_vectors`` (training faces)
+    and its own seed; the corpus's measuring function then measures the attribute on the alphabet.
+    Returns (``{name: rho}``, ``{name: (requested [n], measured [n])}``, alphabets ``[K·n, 62, S, S]``).
+    """
+    if per_attribute < 5:
+        raise UsageError(f"the attribute check needs at least 5 fonts per attribute (got {per_attribute})")
+    from tqdm.auto import tqdm
+
+    rhos, pairs, alphabets = {}, {}, []
+    bar = tqdm(total=len(names) * per_attribute, desc="attribute checks", disable=not progress)
+    for k, name in enumerate(names):
+        requested = rng.uniform(0.0, 1.0, per_attribute)
+        bases = rng.integers(0, len(base_vectors), per_attribute)
+        measured = []
+        for j, (value, b) in enumerate(zip(requested, bases)):
+            attrs = {**base_vectors[int(b)], name: float(value)}
+            alphabet = pipe.generate([attrs], [seed + 1000 * (k + 1) + j])[0]
+            measured.append(_measured(alphabet, pipe.scale)[name])
+            alphabets.append(alphabet)
+            bar.update()
+        rhos[name] = spearman(requested, measured)
+        pairs[name] = (requested, np.asarray(measured))
+    bar.close()
+    return rhos, pairs, np.stack(alphabets)
+
+
 def evaluate_font(pipe, data: str | None = None, held_out_data: str | None = None, num_fonts: int = 40,
-                  seed: int = 0, export_fonts: int = 3, held_out_faces: int = 24) -> dict:
+                  seed: int = 0, export_fonts: int = 3, held_out_faces: int = 24, sweep_fonts: int = 40) -> dict:
     """All figures as one flat dict (see the module docstring)."""
     from tqdm.auto import tqdm
 
@@ -110,24 +158,15 @@ def evaluate_font(pipe, data: str | None = None, held_out_data: str | None = Non
         held = _corpus(held_out_data, True, scratch)
         classifier = load_or_train_classifier(pipe, corpus)
         faces = pipe.reference_faces
+        base_pool = [dict(f["attributes"]) for f in faces]
         base = [dict(faces[i]["attributes"]) for i in rng.choice(len(faces), num_fonts, replace=len(faces) < num_fonts)]
         seeds = [seed + i for i in range(num_fonts)]
         # 1. free generation from training faces' attribute vectors
         free = np.concatenate([pipe.generate([a], [s]) for a, s in
                                tqdm(list(zip(base, seeds)), desc="generating alphabets")])
-        # 2. one-attribute sweeps (3 base vectors per attribute)
-        spearmans, sweeps = {}, []
-        for k, name in enumerate(tqdm(ATTRIBUTES, desc="attribute sweeps")):
-            requested, measured = [], []
-            for j in range(3):
-                for value in SWEEP:
-                    attrs = {**base[(3 * k + j) % num_fonts], name: value}
-                    alphabet = pipe.generate([attrs], [seeds[j]])[0]
-                    requested.append(value)
-                    measured.append(_measured(alphabet, pipe.scale)[name])
-                    sweeps.append(alphabet)
-            spearmans[name] = spearman(requested, measured)
-        generated = np.concatenate([free, np.stack(sweeps)])
+        # 2. one attribute at random values, the others from random training faces, random seeds
+        spearmans, _, sweeps = attribute_spearmans(pipe, base_pool, rng, per_attribute=sweep_fonts, seed=seed)
+        generated = np.concatenate([free, sweeps])
         labels = np.tile(np.arange(NUM_CHARS), len(generated))
         pred, fake_features = classify(classifier, generated.reshape(-1, 1, size, size))
         out = {"num_generated_glyphs": int(len(labels)), "char_accuracy": float((pred == labels).mean())}

@@ -1,8 +1,17 @@
 """Generated glyph bitmaps → an installable font (.otf CFF, .ttf glyf) or an editable .ufo source.
 
-Geometry: a glyph image of S px holds an em of ``EM_FRACTION·S`` px with the baseline at
-``BASELINE_FRACTION·S`` from the top (the corpus's layout), so 1000 font units per em maps the
-image back to the proportions the model learned. Advance width = ink width + two side bearings.
+Geometry: a glyph image of S px holds an em of ``FRAME_EM_FRACTION·S`` px with the baseline
+``FRAME_BASELINE_FRACTION·S`` px from the top (the corpus's layout), so ``UNITS_PER_EM`` font units
+per em map the image back to the proportions the model learned.
+
+Spacing (hmtx): each side bearing comes from the glyph's extent and its side profile, in the manner
+of "same white area beside every letter": inside a reference zone (baseline to x-height for lower
+case, to cap height for capitals and figures) the mean depth of the white between the ink's
+extreme and the ink row by row (each row counted at most ``SPACING_DEPTH``) is subtracted from
+``SPACING_TARGET``. A straight stem (n, H, l) gets the full target, a round side (o, O) less, an
+open side (T, V, L's right) the minimum, so the typed text looks evenly spaced.
+Advance width = left bearing + ink width + right bearing.
+
 OS/2 weight class and the italic bit come from the requested attributes. Everything written is
 reopened and checked (all glyphs present and mapped, every letter drawn) before this returns.
 """
@@ -18,15 +27,19 @@ import numpy as np
 from creative_gan.errors import UsageError
 from creative_gan.fileio import atomic_dir, atomic_path
 
-from .charset import CHARACTERS, glyph_name
-from .corpus import BASELINE_FRACTION, EM_FRACTION
-from .trace import Contour, contour_to_pen, trace
+from .charset import CHARACTERS, INDEX, glyph_name
+from .corpus import FRAME_BASELINE_FRACTION, FRAME_EM_FRACTION
+from .trace import Contour, contour_to_pen, enlarge_field, trace
 
-UNITS_PER_EM = 1000
-SIDE_BEARING = 50           # font units each side of the ink
-SPACE_ADVANCE = 260
+UNITS_PER_EM = 2048
+SPACE_ADVANCE = round(0.26 * UNITS_PER_EM)
+SPACING_TARGET = 0.075 * UNITS_PER_EM    # side bearing of a straight side (font units)
+SPACING_DEPTH = 0.045 * UNITS_PER_EM     # white deeper than this in a row counts as this deep
+SPACING_MIN = 0.012 * UNITS_PER_EM       # no side bearing below this (T, V, A, L's right)
 ITALIC_SLANT = math.tan(math.radians(3.0))   # measured shear above which a font is called italic
 SUFFIXES = (".otf", ".ttf", ".ufo")
+#: the smallest tracing canvas (px); glyphs are enlarged to at least this before tracing
+TRACE_MIN_SIZE = 512
 
 
 def weight_class(weight: float) -> int:
@@ -41,32 +54,85 @@ def _style_name(weight_cls: int, italic: bool) -> str:
     return base
 
 
-class TracedGlyph:
-    """One glyph's contours in font units plus its advance width."""
+def side_bearings(mask: np.ndarray, left: float, right: float, zone: tuple[int, int],
+                  units_per_px: float) -> tuple[int, int]:
+    """(left, right) side bearings in font units of one glyph.
 
-    def __init__(self, contours: list[Contour], trace_size: int):
-        scale = UNITS_PER_EM / (EM_FRACTION * trace_size)
-        baseline = (1.0 - BASELINE_FRACTION) * trace_size
-        xs = np.concatenate([c.points[:, 0] for c in contours]) if contours else np.zeros(1)
-        left, right = float(xs.min()), float(xs.max())
+    ``mask [H, W]`` (rows down) is the ink at the tracing size, ``left``/``right`` the outline's
+    x extent in the same pixels, ``zone`` the (top, bottom) rows spacing looks at.
+    """
+    top, bottom = zone
+    rows = mask[max(top, 0):max(bottom, top + 1)]
+    depth = SPACING_DEPTH / units_per_px
+    inked = rows.any(axis=1)
+    if not inked.any():  # nothing in the zone (a glyph above or below it): space by the whole glyph
+        rows, inked = mask[mask.any(axis=1)], np.ones(int(mask.any(axis=1).sum()), bool)
+    first = np.where(inked, rows.argmax(axis=1), 0)
+    last = np.where(inked, rows.shape[1] - rows[:, ::-1].argmax(axis=1), 0)
+    white_left = np.where(inked, np.clip(first - left, 0, depth), depth)
+    white_right = np.where(inked, np.clip(right - last, 0, depth), depth)
+    bearings = []
+    for white in (white_left, white_right):
+        bearings.append(int(round(max(SPACING_MIN, SPACING_TARGET - white.mean() * units_per_px))))
+    return bearings[0], bearings[1]
+
+
+def outline_bounds(contours: list[Contour]) -> tuple[float, float, float, float] | None:
+    """(xMin, yMin, xMax, yMax) of the drawn curves (not of their off-curve control points), or None."""
+    from fontTools.pens.boundsPen import BoundsPen
+
+    pen = BoundsPen(None)
+    for contour in contours:
+        contour_to_pen(contour, pen)
+    return pen.bounds
+
+
+class TracedGlyph:
+    """One glyph's contours in font units plus its side bearings and advance width.
+
+    ``contours`` are in y-up pixels of a ``trace_size``² canvas; ``mask`` is that canvas's ink
+    (rows down) and ``zone`` the rows the spacing looks at (see :func:`side_bearings`).
+    """
+
+    def __init__(self, contours: list[Contour], trace_size: int, mask: np.ndarray | None = None,
+                 zone: tuple[int, int] | None = None):
+        scale = UNITS_PER_EM / (FRAME_EM_FRACTION * trace_size)
+        baseline = (1.0 - FRAME_BASELINE_FRACTION) * trace_size
+        left, _, right, top = outline_bounds(contours) or (0.0, baseline, 0.0, baseline)
+        self.top = int(round((top - baseline) * scale))  # yMax (font units)
+        if mask is not None and zone is not None and contours:
+            self.lsb, self.rsb = side_bearings(mask, left, right, zone, scale)
+        else:
+            self.lsb = self.rsb = int(round(SPACING_TARGET))
         self.contours = contours
-        self.advance = int(round((right - left) * scale)) + 2 * SIDE_BEARING
-        self._transform = lambda x, y: (round((x - left) * scale + SIDE_BEARING), round((y - baseline) * scale))
+        self.advance = int(round((right - left) * scale)) + self.lsb + self.rsb
+        lsb = self.lsb
+        self._transform = lambda x, y: (round((x - left) * scale + lsb), round((y - baseline) * scale))
 
     def draw(self, pen, reverse: bool = False) -> None:
         for contour in self.contours:
             contour_to_pen(contour, pen, self._transform, reverse=reverse)
 
 
+def _ink_top(mask: np.ndarray) -> int:
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[0]) if rows.size else 0
+
+
 def trace_alphabet(glyphs: np.ndarray) -> dict[str, TracedGlyph]:
-    """``[62, S, S]`` in [-1, 1] (ink +1) → glyph name → traced glyph (traced at ≥ 256 px)."""
+    """``[62, S, S]`` in [-1, 1] (ink +1) → glyph name → traced glyph (traced at ≥ 512 px)."""
     glyphs = np.asarray(glyphs, dtype=np.float32)
     if glyphs.ndim == 4:
         glyphs = glyphs[:, 0]
     if glyphs.shape[0] != len(CHARACTERS):
         raise UsageError(f"expected {len(CHARACTERS)} glyphs, got {glyphs.shape[0]}")
-    size = max(256, 8 * glyphs.shape[-1])
-    return {glyph_name(c): TracedGlyph(trace(g, size), size) for c, g in zip(CHARACTERS, glyphs)}
+    size = max(TRACE_MIN_SIZE, 8 * glyphs.shape[-1])
+    masks = [enlarge_field(g, size) > 0.0 for g in glyphs]
+    baseline_row = int(round(FRAME_BASELINE_FRACTION * size))
+    zones = {"lower": (_ink_top(masks[INDEX["x"]]), baseline_row),
+             "upper": (_ink_top(masks[INDEX["H"]]), baseline_row)}
+    return {glyph_name(c): TracedGlyph(trace(g, size), size, mask, zones["lower" if c.islower() else "upper"])
+            for c, g, mask in zip(CHARACTERS, glyphs, masks)}
 
 
 def _check_family(family_name: str) -> str:
@@ -85,6 +151,12 @@ def _metadata(attrs: dict[str, float], scale) -> tuple[int, bool, float]:
     return weight_class(attrs["weight"]), italic, round(angle, 2)
 
 
+def _ascent_descent() -> tuple[int, int]:
+    """hhea/OS/2 ascender and |descender| in font units: the glyph image's top and bottom edges."""
+    return (round(FRAME_BASELINE_FRACTION / FRAME_EM_FRACTION * UNITS_PER_EM),
+            round((1 - FRAME_BASELINE_FRACTION) / FRAME_EM_FRACTION * UNITS_PER_EM))
+
+
 def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, italic: bool,
                italic_angle: float, truetype: bool):
     """A fontTools ``TTFont`` (CFF outlines, or glyf when ``truetype``) with all required tables."""
@@ -98,11 +170,13 @@ def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, ita
     builder = FontBuilder(UNITS_PER_EM, isTTF=truetype)
     builder.setupGlyphOrder(order)
     builder.setupCharacterMap({32: "space", **{ord(c): glyph_name(c) for c in CHARACTERS}})
-    advances = {".notdef": 500, "space": SPACE_ADVANCE, **{n: g.advance for n, g in traced.items()}}
+    u = UNITS_PER_EM / 1000
+    advances = {".notdef": round(500 * u), "space": SPACE_ADVANCE, **{n: g.advance for n, g in traced.items()}}
 
     def notdef(pen):
-        pen.moveTo((50, 0)); pen.lineTo((450, 0)); pen.lineTo((450, 700)); pen.lineTo((50, 700)); pen.closePath()
-        pen.moveTo((100, 50)); pen.lineTo((100, 650)); pen.lineTo((400, 650)); pen.lineTo((400, 50)); pen.closePath()
+        for box in ((50, 0, 450, 700), (100, 650, 400, 50)):  # outer box, then the hole (reversed)
+            x0, y0, x1, y1 = (round(v * u) for v in box)
+            pen.moveTo((x0, y0)); pen.lineTo((x1, y0)); pen.lineTo((x1, y1)); pen.lineTo((x0, y1)); pen.closePath()
 
     if truetype:  # TrueType: outer contours clockwise
         outlines = {}
@@ -131,8 +205,7 @@ def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, ita
             bounds = charstrings[name].calcBounds(None)
             metrics[name] = (advances[name], int(bounds[0]) if bounds else 0)
     builder.setupHorizontalMetrics(metrics)
-    ascent = round(BASELINE_FRACTION / EM_FRACTION * UNITS_PER_EM)
-    descent = round((1 - BASELINE_FRACTION) / EM_FRACTION * UNITS_PER_EM)
+    ascent, descent = _ascent_descent()
     builder.setupHorizontalHeader(ascent=ascent, descent=-descent)
     builder.setupNameTable({"familyName": family, "styleName": style, "uniqueFontIdentifier": ps_name,
                             "fullName": f"{family} {style}", "psName": ps_name, "version": "Version 1.000",
@@ -140,7 +213,8 @@ def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, ita
     fs_selection = (0x01 if italic else 0) | (0x20 if weight_cls >= 700 else 0) | (0x40 if style == "Regular" else 0)
     builder.setupOS2(usWeightClass=weight_cls, fsSelection=fs_selection, sTypoAscender=ascent,
                      sTypoDescender=-descent, sTypoLineGap=0, usWinAscent=ascent, usWinDescent=descent,
-                     achVendID="CGAN", sxHeight=500, sCapHeight=700)
+                     achVendID="CGAN", sxHeight=traced[glyph_name("x")].top,
+                     sCapHeight=traced[glyph_name("H")].top)
     builder.setupPost(italicAngle=italic_angle)
     if not truetype:
         builder.font["head"].macStyle = (0x01 if weight_cls >= 700 else 0) | (0x02 if italic else 0)
@@ -159,8 +233,9 @@ def write_ufo(traced: dict[str, TracedGlyph], path: Path, family: str, weight_cl
     info = _Info()
     style = _style_name(weight_cls, italic)
     info.familyName, info.styleName, info.unitsPerEm = family, style, UNITS_PER_EM
-    info.ascender = round(BASELINE_FRACTION / EM_FRACTION * UNITS_PER_EM)
-    info.descender = -round((1 - BASELINE_FRACTION) / EM_FRACTION * UNITS_PER_EM)
+    ascent, descent = _ascent_descent()
+    info.ascender, info.descender = ascent, -descent
+    info.xHeight, info.capHeight = traced[glyph_name("x")].top, traced[glyph_name("H")].top
     info.italicAngle, info.openTypeOS2WeightClass = float(italic_angle), weight_cls
 
     class _Glyph:

@@ -99,7 +99,8 @@ class FontPlugin(PipelinePlugin):
             parser.add_argument("--held-out-data", help="held-out corpus folder (default: built from the "
                                 "system's Latin Modern / STIX fonts)")
             parser.add_argument("--num-fonts", type=int, default=40,
-                                help="generated alphabets to score (default 40)")
+                                help="generated alphabets per check: free ones, and per attribute for "
+                                "the attribute check (default 40)")
         elif verb == "sample":
             parser.add_argument("--attr", action="append", metavar="NAME=VALUE")
             parser.add_argument("--like")
@@ -142,7 +143,8 @@ class FontPlugin(PipelinePlugin):
 
         return evaluate_font(pipe, data=getattr(args, "data", None),
                              held_out_data=getattr(args, "held_out_data", None),
-                             num_fonts=int(args.num_fonts), seed=int(args.seed or 0))
+                             num_fonts=int(args.num_fonts), sweep_fonts=int(args.num_fonts),
+                             seed=int(args.seed or 0))
 
     def run_verb(self, verb: str, args: argparse.Namespace) -> int:
         if verb == "data":

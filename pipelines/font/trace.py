@@ -1,13 +1,17 @@
 """Bitmap → outline: our own tracing and curve fitting (no potrace or other GPL code).
 
-1. **Enlarge** the glyph (bicubic) to at least 256 px and threshold it at half ink.
+1. **Enlarge** the glyph (bicubic) to at least 256 px (the exporter uses 512) and threshold it at half ink.
 2. **Trace** the pixel-edge boundary ("crack following"): every ink pixel contributes its four
    edges counter-clockwise; edges shared by two ink pixels cancel; the rest link into closed loops
    with ink on their left. Outer contours therefore run counter-clockwise and counters (the holes
    of o, e, B, 8) clockwise — the winding fonts need, by construction.
-3. **Smooth** each loop (circular Gaussian on its vertices), **simplify** it (Douglas–Peucker) and
-   re-sharpen corners the smoothing rounded (a short edge between two long ones → their meeting point).
-4. **Fit curves**: vertices where the outline turns sharply stay on-curve corners; the others
+3. **Place sub-pixel**: each lattice vertex moves (Newton steps on the bilinear grey levels, at most
+   one pixel) onto the level where the anti-aliased image crosses half ink, so the outline follows
+   the grey levels rather than the staircase of the threshold.
+4. **Smooth** each loop lightly (circular Gaussian, σ = size/512 px), **simplify** it (Douglas–Peucker,
+   size/1024 px) and re-sharpen corners the enlargement rounded (a short run of edges between two
+   straight edges longer than size/48 px → the straight edges' meeting point).
+5. **Fit curves**: vertices where the outline turns sharply stay on-curve corners; the others
    become the control points of a quadratic B-spline (TrueType's implied on-curve midpoints), which
    is smooth (C1) along every run of gentle turns, with the control points moved so the spline
    passes through the traced vertices instead of cutting inside them.
@@ -40,12 +44,61 @@ class Contour:
         return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
-def enlarge(glyph: np.ndarray, size: int = 256) -> np.ndarray:
-    """Ink mask ``bool [size, size]`` of a glyph ``[S, S]`` in [-1, 1] (ink +1), bicubic-enlarged."""
+def enlarge_field(glyph: np.ndarray, size: int = 256) -> np.ndarray:
+    """Grey levels ``float32 [size, size]`` of a glyph ``[S, S]`` in [-1, 1] (ink +1), bicubic-enlarged;
+    the outline is where this field crosses 0 (half ink)."""
     x = torch.as_tensor(np.asarray(glyph, dtype=np.float32))[None, None]
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False)
-    return (x[0, 0] > 0.0).numpy()
+    return x[0, 0].numpy()
+
+
+def enlarge(glyph: np.ndarray, size: int = 256) -> np.ndarray:
+    """Ink mask ``bool [size, size]`` of a glyph ``[S, S]`` in [-1, 1] (ink +1), bicubic-enlarged."""
+    return enlarge_field(glyph, size) > 0.0
+
+
+def _sample(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``field [H, W]`` at y-up points (pixel (r, c) is centred at (c + ½, H − r − ½));
+    outside the image the field is paper (−1)."""
+    height, width = field.shape
+    padded = np.pad(field, 1, constant_values=-1.0)
+    col = np.clip(x - 0.5 + 1, 0, width + 1 - 1e-6)
+    row = np.clip(height - y - 0.5 + 1, 0, height + 1 - 1e-6)
+    c0, r0 = np.floor(col).astype(int), np.floor(row).astype(int)
+    c1, r1 = np.minimum(c0 + 1, width + 1), np.minimum(r0 + 1, height + 1)
+    fc, fr = col - c0, row - r0
+    top = padded[r0, c0] * (1 - fc) + padded[r0, c1] * fc
+    bottom = padded[r1, c0] * (1 - fc) + padded[r1, c1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def snap_to_level(loop: np.ndarray, field: np.ndarray, steps: int = 3, max_move: float = 1.0) -> np.ndarray:
+    """Move pixel-lattice vertices ``[N, 2]`` (y-up) onto the field's 0 level (sub-pixel outline).
+
+    The crack boundary of the thresholded mask can sit up to a pixel from where the anti-aliased
+    grey levels cross half ink; a few Newton steps along the field's gradient put each vertex on
+    the crossing (a vertex moves at most ``max_move`` px, so the topology of the loop is kept).
+    """
+    start = np.asarray(loop, np.float64)
+    points = start.copy()
+    h = 0.5
+    for _ in range(steps):
+        x, y = points[:, 0], points[:, 1]
+        value = _sample(field, x, y)
+        gx = (_sample(field, x + h, y) - _sample(field, x - h, y)) / (2 * h)
+        gy = (_sample(field, x, y + h) - _sample(field, x, y - h)) / (2 * h)
+        norm2 = gx * gx + gy * gy
+        ok = norm2 > 1e-6
+        step = np.zeros_like(points)
+        step[ok, 0] = -value[ok] * gx[ok] / norm2[ok]
+        step[ok, 1] = -value[ok] * gy[ok] / norm2[ok]
+        points = points + step
+        offset = points - start
+        dist = np.hypot(offset[:, 0], offset[:, 1])
+        too_far = dist > max_move
+        points[too_far] = start[too_far] + offset[too_far] * (max_move / dist[too_far])[:, None]
+    return points
 
 
 def boundary_loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -147,24 +200,54 @@ def _line_intersection(p1, p2, p3, p4):
     return p1 + t * d1
 
 
-def sharpen_corners(points: np.ndarray, min_edge: float) -> np.ndarray:
-    """Collapse each edge shorter than ``min_edge`` whose neighbours' lines meet close by into that
-    meeting point: a corner the smoothing spread over two vertices becomes one sharp vertex again."""
-    pts = [p for p in points]
-    i = 0
-    while i < len(pts) and len(pts) > 4:
-        n = len(pts)
-        a, b = pts[i], pts[(i + 1) % n]
-        if np.hypot(*(b - a)) < min_edge:
-            meet = _line_intersection(pts[i - 1], a, pts[(i + 2) % n], b)
-            if meet is not None and np.hypot(*(meet - (a + b) / 2)) < 2 * min_edge:
-                pts[i] = meet
-                del pts[(i + 1) % n]
-                if (i + 1) % n == 0:
-                    i -= 1
-                continue
-        i += 1
-    return np.array(pts)
+def sharpen_corners(points: np.ndarray, span: float, min_turn_degrees: float = 45.0) -> np.ndarray:
+    """Put back the corners the enlargement and smoothing rounded.
+
+    A run of short edges (together shorter than ``2 · span``) between two straight edges at least
+    ``2 · span`` and twice the run long, which turns by at least ``min_turn_degrees`` and whose
+    neighbours' lines meet within ``span`` of the run, becomes one vertex at that meeting point.
+    Bowls and round stroke ends (no long straight edge on both sides) are left as they are.
+    """
+    pts = np.asarray(points, np.float64)
+    n = len(pts)
+    if n < 5:
+        return pts
+    lengths = np.hypot(*(np.roll(pts, -1, axis=0) - pts).T)   # edge i: pts[i] → pts[i+1]
+    long_edge = lengths >= 2 * span
+    if long_edge.sum() < 2:
+        return pts
+    replace: dict[int, np.ndarray] = {}
+    drop = np.zeros(n, bool)
+    for i in np.flatnonzero(long_edge):
+        # the run of short edges after long edge i: vertices i+1 … j, then long edge j → j+1
+        j, run = (i + 1) % n, 0.0
+        while not long_edge[j] and run < 2 * span:
+            run += lengths[j]
+            j = (j + 1) % n
+        if not long_edge[j] or run >= 2 * span or j == i or min(lengths[i], lengths[j]) < 2 * run:
+            continue
+        first, last = (i + 1) % n, j
+        d1 = pts[first] - pts[i]
+        d2 = pts[(j + 1) % n] - pts[j]
+        cos = float(np.dot(d1, d2) / (np.hypot(*d1) * np.hypot(*d2) + 1e-12))
+        if np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) < min_turn_degrees:
+            continue
+        meet = _line_intersection(pts[i], pts[first], pts[j], pts[(j + 1) % n])
+        if meet is None or np.hypot(*(meet - (pts[first] + pts[last]) / 2)) > span:
+            continue
+        k = first
+        while True:  # the run's vertices first … last collapse into the corner
+            drop[k] = True
+            if k == last:
+                break
+            k = (k + 1) % n
+        drop[first] = False
+        replace[first] = meet
+    out = pts.copy()
+    for k, meet in replace.items():
+        out[k] = meet
+    kept = out[~drop]
+    return kept if len(kept) >= 3 else pts
 
 
 def fit_curves(points: np.ndarray, corner_degrees: float = CORNER_DEGREES) -> Contour:
@@ -198,19 +281,25 @@ def _through_vertices(targets: np.ndarray, on_curve: np.ndarray, iterations: int
 
 
 def trace(glyph: np.ndarray, size: int = 256, smooth_sigma: float | None = None,
-          tolerance: float | None = None, min_area: float | None = None) -> list[Contour]:
+          tolerance: float | None = None, min_area: float | None = None, corner_span: float | None = None,
+          snap: bool = True) -> list[Contour]:
     """Contours of a glyph ``[S, S]`` in [-1, 1] (ink +1), in y-up pixels of a ``size``² canvas.
 
-    Defaults scale with ``size``: smoothing σ = size/256 px, tolerance size/512 px, and loops
-    smaller than (size/64)² px² (specks) are dropped.
+    Defaults scale with ``size``: smoothing σ = size/512 px, simplification tolerance size/1024 px,
+    corners re-sharpened where straight edges meet within size/48 px, and loops smaller than two
+    pixels of the glyph (specks) are dropped. ``snap=False`` keeps the outline on the threshold's pixel edges (no sub-pixel step).
     """
-    sigma = size / 256 if smooth_sigma is None else smooth_sigma
-    tol = size / 512 if tolerance is None else tolerance
-    least = (size / 64) ** 2 if min_area is None else min_area
+    sigma = size / 512 if smooth_sigma is None else smooth_sigma
+    tol = size / 1024 if tolerance is None else tolerance
+    least = 2 * (size / np.shape(glyph)[-1]) ** 2 if min_area is None else min_area
+    corner_span = size / 48 if corner_span is None else corner_span
+    field = enlarge_field(glyph, size)
     contours = []
-    for loop in boundary_loops(enlarge(glyph, size)):
+    for loop in boundary_loops(field > 0.0):
+        if snap:
+            loop = snap_to_level(loop, field)
         smoothed = _smooth(loop, sigma)
-        contour = fit_curves(sharpen_corners(simplify_loop(smoothed, tol), size / 48))
+        contour = fit_curves(sharpen_corners(simplify_loop(smoothed, tol), corner_span))
         if len(contour.points) >= 3 and abs(contour.area) >= least:
             contours.append(contour)
     return contours

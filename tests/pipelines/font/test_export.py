@@ -90,3 +90,31 @@ def test_bad_requests_fail_cleanly_and_keep_existing_files(serif_glyphs, tmp_pat
         export_font(glyphs, attrs, keep, family_name="  ", scale=scale)
     assert keep.read_bytes() == b"precious"
     assert weight_class(0.0) == 100 and weight_class(0.5) == 500 and weight_class(1.3) == 900
+
+
+def test_side_bearings_come_from_each_glyphs_extent_and_profile(small_corpus, tmp_path):
+    from fontTools.pens.boundsPen import BoundsPen
+
+    from creative_gan.pipelines.font.export import SPACING_MIN, SPACING_TARGET
+
+    corpus = GlyphCorpus(small_corpus)
+    glyphs = corpus.glyphs[corpus.names().index("DejaVu Sans Book")].astype(np.float32) / 127.5 - 1.0
+    scale = corpus.scale
+    path = tmp_path / "spaced.otf"
+    export_font(glyphs, dict.fromkeys(("weight", "width", "slant", "serif", "contrast", "x_height", "monospace"), 0.5),
+                path, family_name="Spaced", scale=scale)
+    font = TTFont(str(path))
+    glyph_set = font.getGlyphSet()
+    lsb, rsb = {}, {}
+    for char in CHARACTERS:
+        name = font.getBestCmap()[ord(char)]
+        pen = BoundsPen(glyph_set)
+        glyph_set[name].draw(pen)
+        advance, left = font["hmtx"][name]
+        x_min, _, x_max, _ = pen.bounds
+        assert abs(left - x_min) <= 1  # hmtx's left side bearing is the outline's own xMin
+        lsb[char], rsb[char] = left, advance - x_max
+        assert SPACING_MIN - 1 <= lsb[char] <= SPACING_TARGET + 1 and SPACING_MIN - 1 <= rsb[char] <= SPACING_TARGET + 1
+    # straight stems get more room than round sides, open sides the least
+    assert lsb["n"] > lsb["o"] > lsb["v"] and lsb["H"] > lsb["O"] > lsb["V"]
+    assert rsb["l"] > rsb["o"] and rsb["T"] < rsb["H"]

@@ -39,14 +39,16 @@ def rasterise(contours, size: int) -> np.ndarray:
         def _closePath(self): self.polys.append(self.cur); self.cur = []
 
     from creative_gan.pipelines.font.trace import contour_to_pen
-    image = Image.new("L", (size, size), 0)
+    sub = 4  # 4× supersampled, then pixel coverage > ½ (Pillow's polygons include their edge pixels)
+    image = Image.new("L", (sub * size, sub * size), 0)
     draw = ImageDraw.Draw(image)
     for contour in sorted(contours, key=lambda c: -c.area):
         pen = Flatten()
         contour_to_pen(contour, pen)
         for poly in pen.polys:
-            draw.polygon([(x, size - y) for x, y in poly], fill=255 if contour.area > 0 else 0)
-    return np.asarray(image) > 127
+            draw.polygon([(sub * x, sub * (size - y)) for x, y in poly], fill=255 if contour.area > 0 else 0)
+    coverage = np.asarray(image, np.float32).reshape(size, sub, size, sub).mean(axis=(1, 3))
+    return coverage > 127.5
 
 
 def iou(a, b):
