@@ -7,7 +7,7 @@
 #   OMP_NUM_THREADS=1 creative-gan train anime --preset cpu --data corpora/my_faces --out runs/my_faces
 set -euo pipefail
 RUN=${1:-runs/anime-default}
-STEPS=${2:-3000}
+STEPS=${2:-5000}
 # optional: look at the training faces first (writes corpora/anime-procedural/contact_sheet.png)
 creative-gan data anime --procedural 6000 --seed 0 --out corpora/anime-procedural --overwrite --no-progress
 creative-gan data anime --inspect corpora/anime-procedural

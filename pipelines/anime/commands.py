@@ -131,7 +131,11 @@ def sample(pipe, seeds: list[int], out: str, args: argparse.Namespace) -> list[s
     if walk:
         if target.suffix.lower() not in WALK_SUFFIXES:
             raise UsageError(f"{out}: a --walk is written as .gif or .mp4")
-        frames = pipe.walk(parse_seeds(walk), int(getattr(args, "frames", 60)), truncation=truncation)
+        try:
+            walk_seeds = parse_seeds(walk)
+        except UsageError:
+            raise UsageError(f"bad --walk {walk!r} (give seeds, e.g. 3,17,42)") from None
+        frames = pipe.walk(walk_seeds, int(getattr(args, "frames", 60)), truncation=truncation)
         return [str(write_walk(frames, target, float(getattr(args, "fps", 20.0)), upscale))]
     images = pipe.generate(seeds=seeds, truncation=truncation, as_tensor=True)
     nrow = getattr(args, "nrow", None)
