@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from creative_gan.pipelines.anime.corpus import AnimeCorpus
-from creative_gan.pipelines.anime.folder import build_folder_corpus
-from creative_gan.pipelines.anime.procedural import render_corpus
+from creative_gan.pipelines.anime.data.corpus import AnimeCorpus
+from creative_gan.pipelines.anime.data.folder import build_folder_corpus
+from creative_gan.pipelines.anime.data.procedural import render_corpus
 from creative_gan.threads import configure_threads
 
 BATCH = 64

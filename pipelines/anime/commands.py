@@ -12,10 +12,10 @@ from creative_gan.cli import parse_seeds
 from creative_gan.errors import UsageError
 from creative_gan.images import save_grid, save_images
 
-from .corpus import read_corpus, to_tensor, write_corpus
+from .data.corpus import read_corpus, to_tensor, write_corpus
 from .media import WALK_SUFFIXES, write_walk
 from .pipeline import check_truncation
-from .procedural import ATTRIBUTES, render_corpus
+from .data.procedural import ATTRIBUTES, render_corpus
 
 
 def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
@@ -84,10 +84,10 @@ def data(args: argparse.Namespace) -> int:
                  for i, row in enumerate(labels)]
         write_corpus(out, images, {"source": "procedural", "procedural_seed": args.seed,
                                    "attributes": {k: list(v) for k, v in ATTRIBUTES.items()}, "items": items,
-                                   "note": "synthetic anime faces (creative_gan.pipelines.anime.procedural)"})
+                                   "note": "synthetic anime faces (creative_gan.pipelines.anime.data.procedural)"})
         print(f"drew {len(images)} procedural faces at {args.size} px into {out}")
         return 0
-    from .folder import build_folder_corpus
+    from .data.folder import build_folder_corpus
 
     index = build_folder_corpus(args.images, out, size=args.size, crop_faces=args.crop_faces, margin=args.margin,
                                 min_size=args.min_size, near_duplicate_tolerance=args.near_duplicate_tolerance,
@@ -152,7 +152,7 @@ def sample(pipe, seeds: list[int], out: str, args: argparse.Namespace) -> list[s
 
 # ------------------------------------------------------------------------------------ evaluate
 def evaluate(pipe, args: argparse.Namespace) -> dict:
-    from .evaluate import evaluate_pipeline
+    from .evaluate.evaluation import evaluate_pipeline
 
     metrics = evaluate_pipeline(pipe, data=getattr(args, "data", None),
                                 num_samples=int(getattr(args, "num_samples", 1000) or 1000),

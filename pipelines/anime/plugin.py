@@ -8,7 +8,12 @@
     creative-gan sample anime --model anime-default --walk 3,17,42 --frames 60 -o walk.gif
     creative-gan evaluate anime --model anime-default [--data corpus/] --json metrics.json
 
-Without ``--data``, training and evaluation use procedural faces (see ``procedural.py``).
+Without ``--data``, training and evaluation use procedural faces (see ``data/procedural.py``).
+
+Layout: ``data/`` (procedural faces, the compact corpus, image-folder import, face cropping),
+``networks.py`` (DCGAN), ``pipeline.py`` (the release model: generate, walk), ``media.py`` (GIF/MP4),
+``evaluate/`` (the judge network and the scores), ``training/`` (the GAN task), ``presets.py``,
+``commands.py`` (the CLI verbs).
 """
 from __future__ import annotations
 
@@ -37,7 +42,7 @@ class AnimePlugin(PipelinePlugin):
         commands.add_arguments(verb, parser)
 
     def make_task(self, options, preset: dict, args: argparse.Namespace):
-        from .task import make_task  # training code is imported only to train
+        from .training.task import make_task  # training code is imported only to train
 
         return make_task(options, preset, args)
 

@@ -8,10 +8,10 @@ from PIL import Image
 
 from creative_gan.cli import main as cli_main
 from creative_gan.errors import UsageError
-from creative_gan.pipelines.anime.corpus import AnimeCorpus, read_corpus
-from creative_gan.pipelines.anime.crop import crop_face, detect_faces, square_around
-from creative_gan.pipelines.anime.folder import build_folder_corpus, dhash
-from creative_gan.pipelines.anime.procedural import ATTRIBUTES, HAIR_COLOURS, render_corpus, render_face
+from creative_gan.pipelines.anime.data.corpus import AnimeCorpus, read_corpus
+from creative_gan.pipelines.anime.data.crop import crop_face, detect_faces, square_around
+from creative_gan.pipelines.anime.data.folder import build_folder_corpus, dhash
+from creative_gan.pipelines.anime.data.procedural import ATTRIBUTES, HAIR_COLOURS, render_corpus, render_face
 
 
 # ------------------------------------------------------------------ procedural faces

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from creative_gan.pipelines.anime.corpus import to_tensor, write_corpus
-from creative_gan.pipelines.anime.evaluate import HELD_OUT_SEED, coverage, evaluate_pipeline, nearest_distances
-from creative_gan.pipelines.anime.judge import head_accuracy, train_judge
-from creative_gan.pipelines.anime.procedural import ATTRIBUTES, render_corpus
+from creative_gan.pipelines.anime.data.corpus import to_tensor, write_corpus
+from creative_gan.pipelines.anime.evaluate.evaluation import HELD_OUT_SEED, coverage, evaluate_pipeline, nearest_distances
+from creative_gan.pipelines.anime.evaluate.judge import head_accuracy, train_judge
+from creative_gan.pipelines.anime.data.procedural import ATTRIBUTES, render_corpus
 
 TRAIN = {"source": "procedural", "count": 300, "procedural_seed": 0, "size": 64}
 SMALL = {"num_samples": 150, "judge_images": 700, "min_count": 1, "progress": False}

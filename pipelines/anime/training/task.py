@@ -17,11 +17,11 @@ from creative_gan.errors import UsageError
 from creative_gan.images import save_grid
 from creative_gan.task import Batch, GANTask
 
-from .corpus import AnimeCorpus
-from .networks import build_networks, check_image_size, recalibrate_batchnorm
-from .pipeline import AnimePipeline
-from .presets import PRESETS  # noqa: F401  (re-exported: the training presets live beside the task)
-from .procedural import ATTRIBUTES, render_corpus
+from ..data.corpus import AnimeCorpus
+from ..networks import build_networks, check_image_size, recalibrate_batchnorm
+from ..pipeline import AnimePipeline
+from ..presets import PRESETS  # noqa: F401  (re-exported: the training presets live beside the task)
+from ..data.procedural import ATTRIBUTES, render_corpus
 
 #: model options that describe the data rather than the networks
 DATA_KEYS = ("procedural_faces", "procedural_seed")
@@ -67,7 +67,7 @@ def procedural_dataset(count: int, seed: int, image_size: int, progress: bool = 
     draw_size = 128 if image_size > 64 else 64
     images, labels = render_corpus(count, seed=seed, size=draw_size, progress=progress)
     provenance = {"source": "procedural", "count": count, "procedural_seed": seed, "size": draw_size,
-                  "note": "synthetic anime faces drawn by creative_gan.pipelines.anime.procedural"}
+                  "note": "synthetic anime faces drawn by creative_gan.pipelines.anime.data.procedural"}
     return AnimeCorpus(images, image_size, labels, provenance, {k: list(v) for k, v in ATTRIBUTES.items()})
 
 

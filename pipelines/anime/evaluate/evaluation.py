@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from creative_gan.errors import UsageError
 from creative_gan.metrics import frechet_distance, kernel_inception_distance
 
-from .corpus import AnimeCorpus, to_tensor
+from ..data.corpus import AnimeCorpus, to_tensor
 from .judge import head_accuracy, judge, train_judge
-from .procedural import ATTRIBUTES, render_corpus
+from ..data.procedural import ATTRIBUTES, render_corpus
 
 COVERAGE_ATTRIBUTES = ("hair_colour", "eye_colour")
 #: procedural seeds of the evaluator's held-out real faces (training corpora use small seeds)
