@@ -55,20 +55,27 @@ def _style_name(weight_cls: int, italic: bool) -> str:
 
 
 def side_bearings(mask: np.ndarray, left: float, right: float, zone: tuple[int, int],
-                  units_per_px: float) -> tuple[int, int]:
+                  units_per_px: float, shear: float = 0.0) -> tuple[int, int]:
     """(left, right) side bearings in font units of one glyph.
 
     ``mask [H, W]`` (rows down) is the ink at the tracing size, ``left``/``right`` the outline's
-    x extent in the same pixels, ``zone`` the (top, bottom) rows spacing looks at.
+    x extent in the same pixels, ``zone`` the (top, bottom) rows spacing looks at. For an italic
+    (``shear`` = dx/dy > 0) rows are compared along the slant: each row's ink is moved back by
+    ``shear`` × its height above the baseline, and ``left``/``right`` must be measured the same way.
     """
+    height = mask.shape[0]
+    baseline_row = FRAME_BASELINE_FRACTION * height
     top, bottom = zone
-    rows = mask[max(top, 0):max(bottom, top + 1)]
+    row_index = np.arange(max(top, 0), max(bottom, top + 1))
+    rows = mask[row_index]
     depth = SPACING_DEPTH / units_per_px
     inked = rows.any(axis=1)
     if not inked.any():  # nothing in the zone (a glyph above or below it): space by the whole glyph
-        rows, inked = mask[mask.any(axis=1)], np.ones(int(mask.any(axis=1).sum()), bool)
-    first = np.where(inked, rows.argmax(axis=1), 0)
-    last = np.where(inked, rows.shape[1] - rows[:, ::-1].argmax(axis=1), 0)
+        row_index = np.flatnonzero(mask.any(axis=1))
+        rows, inked = mask[row_index], np.ones(len(row_index), bool)
+    back = shear * (baseline_row - (row_index + 0.5))
+    first = np.where(inked, rows.argmax(axis=1) - back, 0)
+    last = np.where(inked, rows.shape[1] - rows[:, ::-1].argmax(axis=1) - back, 0)
     white_left = np.where(inked, np.clip(first - left, 0, depth), depth)
     white_right = np.where(inked, np.clip(right - last, 0, depth), depth)
     bearings = []
@@ -77,13 +84,15 @@ def side_bearings(mask: np.ndarray, left: float, right: float, zone: tuple[int, 
     return bearings[0], bearings[1]
 
 
-def outline_bounds(contours: list[Contour]) -> tuple[float, float, float, float] | None:
-    """(xMin, yMin, xMax, yMax) of the drawn curves (not of their off-curve control points), or None."""
+def outline_bounds(contours: list[Contour], shear: float = 0.0,
+                   baseline: float = 0.0) -> tuple[float, float, float, float] | None:
+    """(xMin, yMin, xMax, yMax) of the drawn curves (not of their off-curve control points), or None;
+    with ``shear``, x is measured along the slant: x − shear·(y − baseline)."""
     from fontTools.pens.boundsPen import BoundsPen
 
     pen = BoundsPen(None)
     for contour in contours:
-        contour_to_pen(contour, pen)
+        contour_to_pen(contour, pen, lambda x, y: (x - shear * (y - baseline), y))
     return pen.bounds
 
 
@@ -91,17 +100,20 @@ class TracedGlyph:
     """One glyph's contours in font units plus its side bearings and advance width.
 
     ``contours`` are in y-up pixels of a ``trace_size``² canvas; ``mask`` is that canvas's ink
-    (rows down) and ``zone`` the rows the spacing looks at (see :func:`side_bearings`).
+    (rows down) and ``zone`` the rows the spacing looks at (see :func:`side_bearings`); ``shear``
+    (dx/dy, the font's italic slant) makes the extent and the spacing follow the slant, so slanted
+    letters nest as upright ones stand.
     """
 
     def __init__(self, contours: list[Contour], trace_size: int, mask: np.ndarray | None = None,
-                 zone: tuple[int, int] | None = None):
+                 zone: tuple[int, int] | None = None, shear: float = 0.0):
         scale = UNITS_PER_EM / (FRAME_EM_FRACTION * trace_size)
         baseline = (1.0 - FRAME_BASELINE_FRACTION) * trace_size
-        left, _, right, top = outline_bounds(contours) or (0.0, baseline, 0.0, baseline)
+        top = (outline_bounds(contours) or (0.0, baseline, 0.0, baseline))[3]
+        left, _, right, _ = outline_bounds(contours, shear, baseline) or (0.0, baseline, 0.0, baseline)
         self.top = int(round((top - baseline) * scale))  # yMax (font units)
         if mask is not None and zone is not None and contours:
-            self.lsb, self.rsb = side_bearings(mask, left, right, zone, scale)
+            self.lsb, self.rsb = side_bearings(mask, left, right, zone, scale, shear)
         else:
             self.lsb = self.rsb = int(round(SPACING_TARGET))
         self.contours = contours
@@ -119,8 +131,9 @@ def _ink_top(mask: np.ndarray) -> int:
     return int(rows[0]) if rows.size else 0
 
 
-def trace_alphabet(glyphs: np.ndarray) -> dict[str, TracedGlyph]:
-    """``[62, S, S]`` in [-1, 1] (ink +1) → glyph name → traced glyph (traced at ≥ 512 px)."""
+def trace_alphabet(glyphs: np.ndarray, shear: float = 0.0) -> dict[str, TracedGlyph]:
+    """``[62, S, S]`` in [-1, 1] (ink +1) → glyph name → traced glyph (traced at ≥ 512 px), spaced
+    along the italic slant ``shear`` (dx/dy; 0 = upright)."""
     glyphs = np.asarray(glyphs, dtype=np.float32)
     if glyphs.ndim == 4:
         glyphs = glyphs[:, 0]
@@ -131,7 +144,7 @@ def trace_alphabet(glyphs: np.ndarray) -> dict[str, TracedGlyph]:
     baseline_row = int(round(FRAME_BASELINE_FRACTION * size))
     zones = {"lower": (_ink_top(masks[INDEX["x"]]), baseline_row),
              "upper": (_ink_top(masks[INDEX["H"]]), baseline_row)}
-    return {glyph_name(c): TracedGlyph(trace(g, size), size, mask, zones["lower" if c.islower() else "upper"])
+    return {glyph_name(c): TracedGlyph(trace(g, size), size, mask, zones["lower" if c.islower() else "upper"], shear)
             for c, g, mask in zip(CHARACTERS, glyphs, masks)}
 
 
@@ -216,8 +229,7 @@ def build_font(traced: dict[str, TracedGlyph], family: str, weight_cls: int, ita
                      achVendID="CGAN", sxHeight=traced[glyph_name("x")].top,
                      sCapHeight=traced[glyph_name("H")].top)
     builder.setupPost(italicAngle=italic_angle)
-    if not truetype:
-        builder.font["head"].macStyle = (0x01 if weight_cls >= 700 else 0) | (0x02 if italic else 0)
+    builder.font["head"].macStyle = (0x01 if weight_cls >= 700 else 0) | (0x02 if italic else 0)
     return builder.font
 
 
@@ -309,7 +321,7 @@ def export_font(glyphs: np.ndarray, attrs: dict[str, float], path: str | os.Path
         raise UsageError(f"{path}: folder {path.parent} does not exist")
     family = _check_family(family_name)
     weight_cls, italic, angle = _metadata(attrs, scale)
-    traced = trace_alphabet(glyphs)
+    traced = trace_alphabet(glyphs, shear=math.tan(math.radians(-angle)))
     if suffix == ".ufo":
         write_ufo(traced, path, family, weight_cls, italic, angle)
     else:

@@ -118,3 +118,35 @@ def test_side_bearings_come_from_each_glyphs_extent_and_profile(small_corpus, tm
     # straight stems get more room than round sides, open sides the least
     assert lsb["n"] > lsb["o"] > lsb["v"] and lsb["H"] > lsb["O"] > lsb["V"]
     assert rsb["l"] > rsb["o"] and rsb["T"] < rsb["H"]
+
+
+def test_italic_letters_are_spaced_along_their_slant(small_corpus, tmp_path):
+    from scipy import ndimage
+
+    from creative_gan.pipelines.font.corpus import FRAME_BASELINE_FRACTION
+    from creative_gan.pipelines.font.export import SPACING_TARGET
+
+    corpus = GlyphCorpus(small_corpus)
+    upright = corpus.glyphs[corpus.names().index("DejaVu Sans Book")].astype(np.float32) / 127.5 - 1.0
+    shear, size = 0.21, upright.shape[-1]  # 0.21 = tan 11.86°, slant 1 on the scale below
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    lean = shear * (FRAME_BASELINE_FRACTION * size - rows - 0.5)
+    italic = np.stack([ndimage.map_coordinates(g, [rows, cols - lean], order=1, cval=-1.0) for g in upright])
+    attrs = {**dict.fromkeys(("weight", "width", "serif", "contrast", "x_height", "monospace"), 0.5), "slant": 1.0}
+    italic_scale = AttributeScale({**corpus.scale.low, "slant": 0.0}, {**corpus.scale.high, "slant": shear})
+    path = tmp_path / "italic.otf"
+    assert export_font(italic, attrs, path, family_name="Leaning", scale=italic_scale)["italic"]
+    from creative_gan.pipelines.font.export import trace_alphabet
+
+    along = trace_alphabet(italic, shear=shear)
+    across = trace_alphabet(italic, shear=0.0)
+    font = TTFont(str(path))
+    assert font["post"].italicAngle == pytest.approx(-11.86, abs=0.01)
+    # the written font is spaced along its own italic angle
+    assert [font["hmtx"][n][0] for n in ("l", "H", "o")] == [along[n].advance for n in ("l", "H", "o")]
+    # a slanted stem measured along the slant keeps nearly the room of an upright stem; measured
+    # across its bounding box it would get far less (and the box's overhang would open gaps)
+    for name in ("l", "H"):
+        assert along[name].lsb > 0.8 * SPACING_TARGET and along[name].rsb > 0.8 * SPACING_TARGET
+        assert across[name].lsb < 0.6 * SPACING_TARGET
+    assert along["n"].lsb > along["o"].lsb
