@@ -192,7 +192,6 @@ def render_face(seed: int, index: int, size: int = 64) -> tuple[np.ndarray, dict
                           (x - side * half_w * 0.05, cy + half_h * 2.2)], fill=hair)
     # face
     draw.polygon(_face_polygon(cx, cy, half_w, half_h, FACE_SHAPES[attrs["face_shape"]]), fill=skin)
-    # ears peek out under short hair
     # eyes
     eye_rgb = _jitter(rng, _EYE_RGB[EYE_COLOURS[attrs["eye_colour"]]], 12)
     eye_w = half_w * rng.uniform(0.2, 0.27)
