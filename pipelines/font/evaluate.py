@@ -63,8 +63,9 @@ def export_iou(font_path, glyphs: np.ndarray, size: int = 128, supersample: int 
     ``corpus.FRAME_*``), ``supersample``× larger and box-filtered down, as the corpus itself was
     rendered; the bitmaps are enlarged bicubically. Vertical positions are compared as they are.
     A font places each glyph between side bearings of its own, so the horizontal position is a
-    convention, not part of the shape: each rendering is moved onto its bitmap's ink centroid
-    (in whole pixels of the supersampled rendering, 1/``supersample`` px at ``size``).
+    convention, not part of the shape: each rendering's ink is moved onto the centroid of its
+    bitmap's ink (ink as the IoU counts it, so faint haze and specks the tracer drops do not pull
+    the alignment), in whole pixels of the supersampled rendering (1/``supersample`` px at ``size``).
     """
     big, _ = render_face_large(font_path, 0, size, supersample, em_fraction=FRAME_EM_FRACTION,
                                baseline_fraction=FRAME_BASELINE_FRACTION)
@@ -72,7 +73,7 @@ def export_iou(font_path, glyphs: np.ndarray, size: int = 128, supersample: int 
     target = _enlarge(glyphs, size * supersample)
     rendered = []
     for r, g in zip(big.astype(np.float32) / 255.0, target):
-        shift = int(round(_centroid_x(np.clip((g + 1) / 2, 0, 1)) - _centroid_x(r)))
+        shift = int(round(_centroid_x(g > 0) - _centroid_x(r > 0.5)))
         moved = np.zeros_like(r)
         if shift >= 0:
             moved[:, shift:] = r[:, :r.shape[1] - shift]
