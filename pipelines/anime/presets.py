@@ -21,7 +21,7 @@ PRESETS: dict[str, dict] = {
         "model": {"image_size": 64, "latent_dim": 16, "base_channels": 4, "procedural_faces": 64},
     },
     "cpu": {
-        "steps": 5000, "batch_size": 32, "loss": "non_saturating", "label_smoothing": 0.1,
+        "steps": 7500, "batch_size": 32, "loss": "non_saturating", "label_smoothing": 0.1,
         "augment": "color,translation", "lr_g": 2e-4, "lr_d": 2e-4,
         "betas_g": [0.5, 0.999], "betas_d": [0.5, 0.999], "ema_decay": 0.999,
         "log_every": 25, "preview_every": 250, "checkpoint_every": 250, "monitor_every": 250,
