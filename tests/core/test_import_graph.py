@@ -132,7 +132,7 @@ def is_training_module(name: str) -> bool:
     return len(parts) == 2 and parts[0] == "creative_gan" and parts[1] in CORE_TRAINING
 
 
-@pytest.mark.parametrize("model", ["digits-default", "audio-default"])
+@pytest.mark.parametrize("model", ["digits-default", "audio-default", "font-default", "anime-default"])
 def test_loading_a_release_imports_no_training_module(model):
     code = ("import json, sys, creative_gan\n"
             f"creative_gan.load({model!r})\n"
