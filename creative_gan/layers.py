@@ -185,6 +185,43 @@ class LatentSlerp(nn.Module):
         return slerp(self.anchors[left], self.anchors[right], frac)
 
 
+def dcgan_generator_stack(latent_dim: int, base_channels: int, num_upsamplings: int,
+                          out_channels: int) -> nn.Sequential:
+    """Radford's DCGAN generator body: ``[B, latent_dim, 1, 1] -> [B, out_channels, 4·2^(u-1)·2, …]`` in [-1, 1].
+
+    A 1×1 → 4×4 transposed convolution, then ``num_upsamplings - 1`` stride-2 ConvTranspose + BatchNorm
+    + ReLU blocks halving the channels (``base_channels · 2^(u-1)`` at 4×4), then a stride-2 transposed
+    convolution to ``out_channels`` and tanh: the output side is ``4 · 2^num_upsamplings`` pixels.
+    """
+    channels = base_channels * 2 ** (num_upsamplings - 1)
+    layers: list[nn.Module] = [
+        nn.ConvTranspose2d(latent_dim, channels, 4, 1, 0, bias=False),  # 1×1 -> 4×4
+        nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+    ]
+    for _ in range(num_upsamplings - 1):
+        layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
+                   nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True)]
+        channels //= 2
+    layers += [nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), biases 0.
+
+    Spectrally normalised convolutions (old-style ``weight_orig``) get the same draw on their raw weight.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            weight = m.weight_orig if hasattr(m, "weight_orig") else m.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     """Number of scalar parameters in `module` (only those with requires_grad unless trainable_only=False)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from creative_gan.errors import UsageError
+from creative_gan.layers import dcgan_generator_stack, init_dcgan_weights
 
 IMAGE_SIZES = (32, 64, 128)
 
@@ -71,18 +72,8 @@ class Generator(nn.Module):
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = config
-        num_up = _num_resamplings(config.image_size)
-        channels = config.base_channels * 2 ** (num_up - 1)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(config.latent_dim, channels, 4, 1, 0, bias=False),  # 1×1 -> 4×4
-            nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-        ]
-        for _ in range(num_up - 1):
-            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True)]
-            channels //= 2
-        layers += [nn.ConvTranspose2d(channels, 3, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = dcgan_generator_stack(config.latent_dim, config.base_channels,
+                                         _num_resamplings(config.image_size), out_channels=3)
         init_dcgan_weights(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -112,19 +103,6 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).reshape(-1)
-
-
-def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), biases 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            weight = m.weight_orig if hasattr(m, "weight_orig") else m.weight
-            nn.init.normal_(weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 def _config_from(config_cls, options: dict):

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from creative_gan.errors import UsageError
+from creative_gan.layers import dcgan_generator_stack, init_dcgan_weights
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -108,18 +109,8 @@ class DCGenerator(nn.Module):
     def __init__(self, config: DCGeneratorConfig):
         super().__init__()
         self.config = config
-        num_up = _num_upsamplings(config.image_size)
-        channels = config.base_channels * 2 ** (num_up - 1)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(config.latent_dim, channels, 4, 1, 0, bias=False),  # 1×1 -> 4×4
-            nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-        ]
-        for _ in range(num_up - 1):
-            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True)]
-            channels //= 2
-        layers += [nn.ConvTranspose2d(channels, 1, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = dcgan_generator_stack(config.latent_dim, config.base_channels,
+                                         _num_upsamplings(config.image_size), out_channels=1)
         init_dcgan_weights(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -146,18 +137,6 @@ class DCDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).reshape(-1)
-
-
-def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), biases 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 GENERATORS = {"mlp": (MLPGenerator, MLPGeneratorConfig), "dcgan": (DCGenerator, DCGeneratorConfig)}
