@@ -15,6 +15,18 @@ import torch
 from PIL import Image
 
 
+def colour_map(values: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """values ``[...]`` in [0, 1] -> uint8 RGB ``[..., 3]``, linear between ``anchors [K, 3]`` (0–255).
+
+    NaN counts as 0; values outside [0, 1] are clipped.
+    """
+    anchors = np.asarray(anchors, dtype=np.float64)
+    positions = np.linspace(0.0, 1.0, len(anchors))
+    v = np.clip(np.nan_to_num(values), 0.0, 1.0)
+    rgb = np.stack([np.interp(v, positions, anchors[:, c]) for c in range(3)], axis=-1)
+    return rgb.round().astype(np.uint8)
+
+
 def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
     """``[B, C, H, W]`` in [-1, 1] (tensor or numpy) -> ``uint8 [B, H, W, C]`` in 0–255 (-1 -> 0, +1 -> 255)."""
     if isinstance(images, np.ndarray):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from creative_gan.images import colour_map
+
 # D's surface: low (says "fake") dark blue-grey, high (says "real") pale blue
 _SURFACE = np.array([[22, 24, 40], [52, 70, 110], [120, 150, 200], [205, 220, 245]], dtype=np.float64)
 REAL_COLOUR = (250, 250, 250)
@@ -16,10 +18,7 @@ FIELD_COLOUR = (255, 215, 70)
 
 def surface_colours(values: np.ndarray) -> np.ndarray:
     """values ``[H, W]`` in [0, 1] -> uint8 ``[H, W, 3]`` through the dark-to-pale surface map."""
-    positions = np.linspace(0.0, 1.0, len(_SURFACE))
-    v = np.clip(np.nan_to_num(values), 0.0, 1.0)
-    rgb = np.stack([np.interp(v, positions, _SURFACE[:, c]) for c in range(3)], axis=-1)
-    return rgb.round().astype(np.uint8)
+    return colour_map(values, _SURFACE)
 
 
 def draw_lab(surface: np.ndarray, real: np.ndarray, fake: np.ndarray, field_points: np.ndarray,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from creative_gan import fileio
+from creative_gan import fileio, images
 
 from .data.midi_notes import load_midi
 
@@ -24,10 +24,7 @@ _DRUM_COLOUR = (120, 120, 120)
 
 def colour_map(values: np.ndarray) -> np.ndarray:
     """values [...] in [0, 1] -> uint8 RGB [..., 3] through the magma-like map."""
-    positions = np.linspace(0.0, 1.0, len(_MAGMA_ANCHORS))
-    v = np.clip(np.nan_to_num(values), 0.0, 1.0)
-    rgb = np.stack([np.interp(v, positions, _MAGMA_ANCHORS[:, c]) for c in range(3)], axis=-1)
-    return rgb.round().astype(np.uint8)
+    return images.colour_map(values, _MAGMA_ANCHORS)
 
 
 def piano_roll_png(midi, path, width: int = 1200, height: int = 480, seconds: float | None = None) -> Path:
