@@ -34,13 +34,14 @@ class AudioPipeline(Pipeline):
     def __init__(self, family: str, g_config: dict, generator: torch.nn.Module, layout: dict | None = None,
                  presets: dict[str, torch.Tensor] | None = None, reference: dict[str, torch.Tensor] | None = None,
                  corpus_info: dict | None = None, device: torch.device | str = "cpu", batch_size: int = 64,
-                 default_timbre: str | None = None):
+                 default_timbre: str | None = None, living: dict[str, torch.Tensor] | None = None):
         self.family, self.g_config, self.layout = family, dict(g_config), layout
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
         # sorted by name: the order of tensors in a file (or a dict) never decides anything
         self.presets = {k: presets[k].float().cpu() for k in sorted(presets or {})}
         self.reference = dict(reference or {})
+        self.living = dict(living or {})     # real-note features of the living-timbre figures (evaluate.living)
         self.corpus_info = dict(corpus_info or {})
         self.batch_size = batch_size
         cfg = self.generator.config
@@ -194,6 +195,7 @@ class AudioPipeline(Pipeline):
         tensors = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
         tensors.update({f"preset.{k}": v for k, v in self.presets.items()})
         tensors.update({f"reference.{k}": v for k, v in self.reference.items()})
+        tensors.update({f"living.{k}": v for k, v in self.living.items()})
         return tensors
 
     @classmethod
@@ -203,9 +205,10 @@ class AudioPipeline(Pipeline):
         generator.load_state_dict(state)
         presets = {k[len("preset."):]: v for k, v in tensors.items() if k.startswith("preset.")}
         reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
+        living = {k[len("living."):]: v for k, v in tensors.items() if k.startswith("living.")}
         return cls(config["family"], config["generator"], generator, layout=config.get("layout"),
                    presets=presets, reference=reference, corpus_info=config.get("corpus", {}), device=device,
-                   default_timbre=config.get("default_timbre"))
+                   default_timbre=config.get("default_timbre"), living=living)
 
     def to(self, device) -> "AudioPipeline":
         self.device = torch.device(device)
