@@ -14,13 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from creative_gan.errors import UsageError
 from creative_gan.layers import (EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm, check_label_range,
                                  label_one_hot)
 
 from ..constants import PITCH_MAX, PITCH_MIN
 
 __all__ = ["SpectralGeneratorConfig", "SpectralGenerator", "SpectralDiscriminatorConfig", "SpectralDiscriminator",
-           "one_hot_conditioning"]
+           "one_hot_conditioning", "velocity_condition", "DEFAULT_VELOCITY"]
 
 
 @dataclass
@@ -77,14 +78,29 @@ class SpectralDiscriminatorConfig(SpectralGeneratorConfig):
         return cls(**values)
 
 
+DEFAULT_VELOCITY = 100                 # MIDI velocity of a note asked for without one
+
+
+def velocity_condition(pitch: torch.Tensor, velocity, device) -> torch.Tensor:
+    """MIDI velocities [B] (long) for pitches [B]: None → 100 each, one value → all notes; UsageError if any
+    lies outside 0–127 or the count differs from the pitches'."""
+    if velocity is None:
+        return torch.full(pitch.shape, DEFAULT_VELOCITY, dtype=torch.long, device=device)
+    velocity = torch.as_tensor(velocity, device=device)
+    if velocity.dim() == 0 or velocity.numel() == 1:
+        velocity = velocity.reshape(1).expand(pitch.shape[0])
+    if tuple(velocity.shape) != tuple(pitch.shape):
+        raise UsageError(f"{velocity.numel()} velocities for {pitch.numel()} notes")
+    check_label_range(velocity, 0, 127, "velocity")
+    return velocity.long()
+
+
 def one_hot_conditioning(config, pitch: torch.Tensor, velocity: torch.Tensor | None, device) -> torch.Tensor:
     """G input code: pitch one-hot [B, num_pitches] (+ velocity/127 [B, 1] if use_velocity; missing velocity = 100)."""
     pitch = torch.as_tensor(pitch, device=device)
     parts = [label_one_hot(pitch, config.pitch_min, config.pitch_max, "pitch")]
     if config.use_velocity:
-        velocity = torch.full_like(pitch, 100) if velocity is None else torch.as_tensor(velocity, device=device)
-        check_label_range(velocity, 0, 127, "velocity")
-        parts.append(velocity.float()[:, None] / 127.0)
+        parts.append(velocity_condition(pitch, velocity, device).float()[:, None] / 127.0)
     return torch.cat(parts, dim=1)
 
 
@@ -167,7 +183,6 @@ class SpectralDiscriminator(nn.Module):
         features = self.to_features(h.flatten(1))
         logits = self.logit_head(features)[:, 0]
         if self.velocity_embedding is not None and velocity is not None:
-            velocity = torch.as_tensor(velocity, device=x.device)
-            check_label_range(velocity, 0, 127, "velocity")
+            velocity = velocity_condition(torch.as_tensor(pitch), velocity, x.device)
             logits = logits + (self.velocity_embedding(velocity.long()) * features).sum(dim=1)
         return logits, {"pitch_logits": self.pitch_head(features), "features": features}

@@ -16,7 +16,7 @@ from torch import nn
 from creative_gan.layers import MinibatchStdDev, check_label_range
 
 from ..constants import PITCH_MAX, PITCH_MIN
-from .spectral import one_hot_conditioning
+from .spectral import one_hot_conditioning, velocity_condition
 
 __all__ = ["WaveGeneratorConfig", "WaveGenerator", "WaveDiscriminatorConfig", "WaveDiscriminator", "phase_shuffle"]
 
@@ -151,7 +151,6 @@ class WaveDiscriminator(nn.Module):
         features = self.to_features(x.flatten(1))
         logits = self.logit_head(features)[:, 0]
         if self.velocity_embedding is not None and velocity is not None:
-            velocity = torch.as_tensor(velocity, device=audio.device)
-            check_label_range(velocity, 0, 127, "velocity")
+            velocity = velocity_condition(torch.as_tensor(pitch), velocity, audio.device)
             logits = logits + (self.velocity_embedding(velocity.long()) * features).sum(dim=1)
         return logits, {"pitch_logits": self.pitch_head(features), "features": features}
