@@ -57,6 +57,26 @@ PRESETS: dict[str, dict] = {
                                         channels=[16, 32, 64, 128], feature_dim=128),
                   "mode_seeking": True, "bank": True},
     },
+    # the CPU recipe of the shipped model (living timbres): the `small` networks plus time-varying partials
+    # (a second frame layer), LFO/shimmer/jitter modulation, a quiet noise floor with an onset allowance,
+    # velocity conditioning, and instrument latents re-making half of each batch (log-mel L1 + sustain
+    # movement) beside the adversarial loss — 30 GM programs × MIDI 24–84 × velocities 40/80/120
+    "living": {
+        "steps": 4000, "batch_size": 16, "loss": "hinge", "lr_g": 3e-4, "lr_d": 3e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "ema_decay": 0.995, "ema_warmup_steps": 500,
+        "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/mode_seeking": 0.1,
+                         "G/reconstruct": 0.2, "G/movement": 0.5},
+        "checkpoint_every": 100, "preview_every": 500, "monitor_every": 200, "monitor_samples": 16,
+        "log_every": 10,
+        "model": {"family": "harmonic", "clip_samples": NOTE_SAMPLES, "reconstruct_share": 0.5,
+                  "generator": dict(latent_dim=64, num_samples=NOTE_SAMPLES, hidden_dim=256,
+                                    frame_hidden_dim=128, frame_layers=2, num_harmonics=64, num_noise_bands=32,
+                                    modulation=True, max_noise_ratio=0.1, attack_noise_ratio=1.0,
+                                    use_velocity=True),
+                  "discriminator": dict(latent_dim=64, fft_sizes=[1024], num_mels=64,
+                                        channels=[16, 32, 64, 128], feature_dim=128),
+                  "mode_seeking": True, "bank": False},
+    },
     # GANSynth's recipe: IF-mel 2×128×1024, WGAN-GP + drift + AC pitch loss, Adam 8e-4 β (0, 0.99) — GPU
     "gansynth": {
         "steps": 200_000, "batch_size": 8, "loss": "wgan_gp", "regularisers": {"drift": 0.001},

@@ -32,6 +32,8 @@ _RELEASE_SECONDS = (0.02, 0.08, 0.3, 1.0)              # time constants after no
 NUM_TIME_FEATURES = len(_DECAY_SECONDS) + 1 + len(_RELEASE_SECONDS)
 _ONSET_FEATURE = _DECAY_SECONDS.index(0.01)                                     # exp(−t / 10 ms)
 _RELEASE_FEATURE = len(_DECAY_SECONDS) + 1 + _RELEASE_SECONDS.index(0.3)        # 1 − exp(−(t − off) / 0.3 s)
+_ATTACK_NOISE_FEATURE = _DECAY_SECONDS.index(0.04)                              # exp(−t / 40 ms)
+_JITTER_HZ = (1.7, 4.3, 9.1)                                                    # level-jitter sines
 
 
 @dataclass
@@ -54,6 +56,9 @@ class HarmonicGeneratorConfig:
     max_noise_ratio: float = 0.3           # noise power ≤ this × harmonic power (≈ −5 dB)
     max_inharmonicity: float = 5e-4        # stiff-string B; partial k sharpened by √((1+Bk²)/(1+B))
     pitch_feature_spacing: float = 6.0     # semitones between the smooth pitch-code bumps
+    frame_layers: int = 1                  # hidden layers of the per-frame network after the FiLM'd time basis
+    modulation: bool = False               # per-note tremolo/vibrato-like LFO, partial shimmer and level jitter
+    attack_noise_ratio: float = 0.0        # extra noise allowance at the onset (× harmonic power, 40-ms decay)
 
     @property
     def num_pitches(self) -> int:
@@ -120,6 +125,13 @@ class HarmonicGenerator(nn.Module):
         self.time_projection = nn.Linear(NUM_TIME_FEATURES, frame_hidden)
         self.film = nn.Linear(hidden, 2 * frame_hidden)
         self.frame_layer = nn.Linear(frame_hidden, frame_hidden)
+        self.extra_frame_layers = nn.ModuleList(nn.Linear(frame_hidden, frame_hidden)
+                                                for _ in range(max(0, config.frame_layers - 1)))
+        if config.modulation:
+            # per note: LFO rate, tremolo depth, partial-shimmer depth, level-jitter depth
+            self.modulation_head = nn.Linear(hidden, 4)
+            pattern = torch.randn(harmonics, generator=torch.Generator().manual_seed(7))
+            self.register_buffer("shimmer_pattern", pattern / pattern.std(), persistent=False)
         self.frame_head = nn.Linear(frame_hidden, 1 + harmonics + bands)
         self.synth = HarmonicNoiseSynth(config.sample_rate, config.hop_size, harmonics, bands)
         self._init_weights()
@@ -129,7 +141,7 @@ class HarmonicGenerator(nn.Module):
         """He init (so the note code has unit scale), then heads sized so that z already changes the timbre
         clearly at step 0: harmonic-profile logits and envelope FiLM vary by ≈1 and ≈0.5 across z. Biases start
         from a natural falling spectrum, faint noise and almost no stiffness."""
-        for layer in (*self.trunk, self.time_projection, self.frame_layer):
+        for layer in (*self.trunk, self.time_projection, self.frame_layer, *self.extra_frame_layers):
             if isinstance(layer, nn.Linear):
                 nn.init.kaiming_normal_(layer.weight, a=0.2)
                 nn.init.zeros_(layer.bias)
@@ -143,6 +155,9 @@ class HarmonicGenerator(nn.Module):
         self.frame_head.weight.mul_(0.3)      # time variation starts gentle; the per-note profile carries timbre
         self.static_noise.bias.fill_(-2.0)
         self.inharmonicity_head.bias.fill_(-3.0)
+        if self.config.modulation:
+            nn.init.normal_(self.modulation_head.weight, std=0.5 / math.sqrt(hidden))
+            self.modulation_head.bias.copy_(torch.tensor([0.0, -2.0, -2.0, -2.0]))
 
     def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None) -> torch.Tensor:
         """Per-note code [B, hidden_dim] from unit-RMS z, the smooth pitch code and velocity/127."""
@@ -179,6 +194,8 @@ class HarmonicGenerator(nn.Module):
         times = time_features(num_frames, cfg.hop_size, cfg.sample_rate, note_off)           # [B, F, P]
         hidden = F.leaky_relu(self.time_projection(times) * (1 + scale) + shift, 0.2)
         hidden = F.leaky_relu(self.frame_layer(hidden), 0.2)
+        for layer in self.extra_frame_layers:
+            hidden = hidden + F.leaky_relu(layer(hidden), 0.2)
         amp_logit, harmonic_logits, noise_logits = self.frame_head(hidden).split(
             [1, cfg.num_harmonics, cfg.num_noise_bands], dim=-1)
 
@@ -186,6 +203,10 @@ class HarmonicGenerator(nn.Module):
         inharmonicity = cfg.max_inharmonicity * torch.sigmoid(self.inharmonicity_head(code)[:, 0])
         audible = self.synth.harmonic_mask(f0, inharmonicity)[:, None]                     # [B, 1, K]
         harmonic_logits = harmonic_logits + self.static_harmonics(code)[:, None]
+        level_modulation = None
+        if cfg.modulation:
+            level_modulation, shimmer = self._modulation(code, pitch, times.shape[1])
+            harmonic_logits = harmonic_logits + shimmer[..., None] * self.shimmer_pattern
         distribution = torch.softmax(harmonic_logits.masked_fill(~audible, -math.inf), dim=-1)
         # the fundamental never falls more than `fundamental_floor` below the strongest partial (no octave jumps)
         floor = cfg.fundamental_floor * distribution.amax(dim=-1, keepdim=True)
@@ -196,14 +217,42 @@ class HarmonicGenerator(nn.Module):
         # prior: a ≈10 ms fade-in from silence (no onset click) and a ≈0.3 s fade after note-off; G may override
         envelope_prior = -8.0 * (times[..., _ONSET_FEATURE] + times[..., _RELEASE_FEATURE])
         amplitude = torch.sigmoid(amp_logit[..., 0] + envelope_prior)                       # [B, F]
+        if level_modulation is not None:
+            amplitude = amplitude * torch.exp(level_modulation)
         harmonic_amplitudes = amplitude[..., None] * distribution
         # noise RMS ≤ √(ratio · harmonic power); harmonic power = Σ a_k² / 2
         harmonic_power = harmonic_amplitudes.pow(2).sum(dim=-1, keepdim=True) / 2
-        noise_ceiling = torch.sqrt(cfg.max_noise_ratio * harmonic_power + 1e-12)
+        noise_ratio = cfg.max_noise_ratio + cfg.attack_noise_ratio * times[..., _ATTACK_NOISE_FEATURE, None]
+        noise_ceiling = torch.sqrt(noise_ratio * harmonic_power + 1e-12)
         noise_shape = torch.sigmoid(noise_logits + self.static_noise(code)[:, None])
         return {"f0": f0, "amplitude": amplitude, "harmonic_distribution": distribution,
                 "harmonic_amplitudes": harmonic_amplitudes, "noise_magnitudes": noise_ceiling * noise_shape,
                 "inharmonicity": inharmonicity}
+
+    def _modulation(self, code: torch.Tensor, pitch: torch.Tensor, num_frames: int):
+        """Level modulation [B, F] (natural-log amplitude) and shimmer depth [B, F] (harmonic-logit units).
+
+        An LFO of 3.5–7.5 Hz (tremolo ≤ ±3 dB; shimmer moves energy between partials as vibrato through a
+        body's resonances does) plus a jitter of three incommensurate slower/faster sines (bow, breath), both
+        fading in over ≈0.25 s after the attack. Phases are random in training mode and fixed by the pitch in
+        eval mode (deterministic renders; a prefix render equals the start of a longer one).
+        """
+        cfg = self.config
+        mod = torch.sigmoid(self.modulation_head(code))                                   # [B, 4]
+        rate, tremolo, shimmer, jitter = 3.5 + 4.0 * mod[:, 0], 0.35 * mod[:, 1], 1.0 * mod[:, 2], 0.25 * mod[:, 3]
+        t = torch.arange(num_frames, dtype=torch.float32, device=code.device) * (cfg.hop_size / cfg.sample_rate)
+        if self.training:
+            phases = torch.rand(code.shape[0], 4, device=code.device)
+        else:
+            golden = torch.tensor([0.381966, 0.618034, 0.207107, 0.732051], device=code.device)
+            phases = torch.frac(pitch.double()[:, None] * golden.double()).float()
+        phases = 2 * math.pi * phases
+        lfo = torch.sin(2 * math.pi * rate[:, None] * t + phases[:, :1])                    # [B, F]
+        jitter_rates = torch.tensor(_JITTER_HZ, device=code.device)
+        wobble = torch.sin(2 * math.pi * jitter_rates[:, None] * t + phases[:, 1:, None]).sum(1) / math.sqrt(3)
+        fade = 1 - torch.exp(-t / 0.25)
+        level = fade * (tremolo[:, None] * lfo + jitter[:, None] * wobble)
+        return level, fade * shimmer[:, None] * lfo
 
     def forward(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
                 num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> torch.Tensor:

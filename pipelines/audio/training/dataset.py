@@ -1,4 +1,4 @@
-"""The trainer's view of a note corpus: batches of ``{"x", "pitch"[, "velocity"]}`` tensors kept in memory."""
+"""The trainer's view of a note corpus: batches of ``{"x", "pitch"[, "velocity"][, "instrument"]}`` in memory."""
 from __future__ import annotations
 
 import torch
@@ -13,8 +13,10 @@ class TrainingNotes(torch.utils.data.Dataset):
     the same clip for spectral models (computed once, kept in memory).
     """
 
-    def __init__(self, notes, use_velocity: bool = False, layout: SpectralLayout | None = None):
+    def __init__(self, notes, use_velocity: bool = False, layout: SpectralLayout | None = None,
+                 instrument_index: torch.Tensor | None = None):
         self.notes, self.use_velocity, self.layout = notes, use_velocity, layout
+        self.instrument_index = instrument_index      # [N] contiguous instrument index, or None
         self.spec = None
         if layout is not None:
             audio = notes.audio[:, :layout.num_samples].float() / 32768.0
@@ -30,6 +32,8 @@ class TrainingNotes(torch.utils.data.Dataset):
         batch = {"x": x, "pitch": self.notes.pitch[idx]}
         if self.use_velocity:
             batch["velocity"] = self.notes.velocity[idx]
+        if self.instrument_index is not None:
+            batch["instrument"] = self.instrument_index[idx]
         return batch
 
     def __getitem__(self, i):

@@ -41,10 +41,16 @@ class NoteObjective(Objective):
                                             step.real_cond["pitch"] - self.pitch_min)}
 
     def g_terms(self, step: GStep) -> dict:
-        """``pitch_ce`` of D's pitch head on the fakes, plus ``mode_seeking`` over the paired halves."""
+        """``pitch_ce`` of D's pitch head on the fakes, plus ``mode_seeking`` over the paired halves; with
+        instrument latents also ``reconstruct`` (log-mel L1 in dB of the re-made notes against the real ones)
+        and ``movement`` (|sustain level movement of re-made − real| in dB)."""
         fake, z = step.fake, step.z
         terms = {"pitch_ce": F.cross_entropy(step.fake_out.aux["pitch_logits"].float(),
                                              step.cond["pitch"] - self.pitch_min)}
+        rows = int((step.cond["instrument"] >= 0).sum()) if "instrument" in step.cond else 0
+        if rows:
+            terms.update(reconstruction_terms(fake[:rows], step.real["x"][:rows]))
+            fake, z = fake[rows:], z[rows:]
         if self.mode_seeking and fake.shape[0] >= 2:
             half = fake.shape[0] // 2
             feats = log_mel(fake) if self.family != "spectral" else fake.float()
@@ -53,3 +59,14 @@ class NoteObjective(Objective):
             z_dist = (z[:half] - z[half:2 * half]).abs().mean(1)
             terms["mode_seeking"] = 1.0 / ((out_dist / z_dist).mean() + 1e-5)
         return terms
+
+
+def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
+    """``reconstruct``: mean log-mel L1 (dB) of fake [R, T] against real [R, T]; ``movement``: mean |sustain
+    level movement (dB) of fake − of real| (the L1 alone would average vibrato and tremolo away)."""
+    from ..dsp.features import level_db, logmel_db, logmel_l1_db, sustain_movement_db
+
+    real = real.float()
+    loss = logmel_l1_db(logmel_db(fake), logmel_db(real)).mean()
+    movement = (sustain_movement_db(level_db(fake)) - sustain_movement_db(level_db(real))).abs().mean()
+    return {"reconstruct": loss, "movement": movement}

@@ -34,18 +34,44 @@ class AudioTask(GANTask):
     release_extras: dict = dataclasses.field(default_factory=dict)
     corpus: object = None              # the training corpus (for the preset bank and reference set)
     build_bank: bool = False           # attach a preset bank + evaluation reference at release
+    reconstruct_share: float = 0.0     # share of each fake batch drawn from instrument latents (see instruments.py)
 
     def sample_condition(self, real, generator, device):
         pitch = real["pitch"]
         if self.paired_conditions and pitch.shape[0] >= 2:  # halves share pitches (mode seeking)
             half = pitch.shape[0] // 2
             pitch = torch.cat([pitch[:half], pitch[:half], pitch[2 * half:]])
+        if "instrument" in real:
+            return self._reconstruct_condition(real)
         cond = {"pitch": pitch}
         if self.use_velocity:
             velocity = real["velocity"]
             if self.paired_conditions and velocity.shape[0] >= 2:
                 velocity = torch.cat([velocity[:half], velocity[:half], velocity[2 * half:]])
             cond["velocity"] = velocity
+        return cond
+
+    def reconstruct_rows(self, batch: int) -> int:
+        """How many leading rows of a fake batch re-make real notes from instrument latents."""
+        return int(round(batch * self.reconstruct_share))
+
+    def _reconstruct_condition(self, real) -> dict:
+        """Rows [0, r): the real notes' instrument, pitch, velocity (to be re-made); rows [r, B): random z,
+        in pairs sharing a pitch (and velocity) for mode seeking."""
+        batch = real["pitch"].shape[0]
+        rows = self.reconstruct_rows(batch)
+        instrument = real["instrument"].clone()
+        instrument[rows:] = -1
+        keys = ["pitch"] + (["velocity"] if self.use_velocity else [])
+        cond = {}
+        for key in keys:
+            value = real[key].clone()
+            rest = batch - rows
+            if self.paired_conditions and rest >= 2:
+                half = rest // 2
+                value[rows + half:rows + 2 * half] = value[rows:rows + half]
+            cond[key] = value
+        cond["instrument"] = instrument
         return cond
 
     def features(self, x):
@@ -76,6 +102,7 @@ class AudioTask(GANTask):
         if self.corpus_info.get("description"):
             provenance.setdefault("corpus", self.corpus_info["description"])       # saved with the release
         layout = dataclasses.asdict(self.layout) if self.layout is not None else None
+        generator_ema = getattr(generator_ema, "generator", generator_ema)   # drop the instrument latents
         pipe = AudioPipeline(self.family, self.g_config, copy.deepcopy(generator_ema), layout=layout,
                              corpus_info=self.corpus_info, **self.release_extras)
         if self.build_bank and self.corpus is not None:
