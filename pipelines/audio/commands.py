@@ -75,6 +75,12 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--data", help="NSynth-format corpus to compare against (default: shipped reference)")
         parser.add_argument("--notes-per-pitch", type=int, default=4)
         parser.add_argument("--pitch-step", type=int, default=1, help="evaluate every n-th pitch of the range")
+        parser.add_argument("--heldout", metavar="CORPUS",
+                            help="NSynth-format corpus of programs the model never saw: fit a timbre to each "
+                                 "(default: the held-out notes stored with the model)")
+        parser.add_argument("--morph-pairs", type=int, default=40,
+                            help="preset pairs whose 8-step morph is checked (default: 40, a seeded sample)")
+        parser.add_argument("--no-fit", action="store_true", help="skip the held-out timbre fits")
     elif verb == "render":
         presets, default = _shipped_presets()
         parser.epilog = (f"A timbre is an integer seed (7 or seed:7) or a preset of the model. Presets of "
@@ -217,10 +223,12 @@ def sample(pipe, seeds, out, args) -> list[str]:
 
 
 def evaluate(pipe, args) -> dict:
-    """All five figures (and their real references) over the model's pitch range.
+    """The living-timbre figures (decay, sustain movement, log-mel distance, velocity brightness, morphs, held-out
+    fits; :mod:`.evaluate.living_scores`) first, then the five note figures (and their real references) over the
+    model's pitch range, then per-preset and per-held-out-program rows.
 
-    Each generated note gets its own z (seeds ``seed·10⁶ + i``), so diversity measures the latent
-    space, not one instrument. Without ``--data`` the reference stored with the model is used.
+    Each generated note of the note figures gets its own z (seeds ``seed·10⁶ + i``), so diversity measures the
+    latent space, not one instrument. Without ``--data`` the references stored with the model are used.
     """
     from .evaluate.evaluation import evaluate_notes
     from .data.nsynth import CorpusError, read_corpus
@@ -229,9 +237,12 @@ def evaluate(pipe, args) -> dict:
         raise UsageError("--notes-per-pitch must be between 2 (diversity needs pairs) and 256")
     if args.pitch_step < 1:
         raise UsageError(f"--pitch-step must be at least 1, got {args.pitch_step}")
+    if args.morph_pairs < 0:
+        raise UsageError(f"--morph-pairs must be 0 or more, got {args.morph_pairs}")
     lo, hi = pipe.pitch_range
     pitches = list(range(lo, hi + 1, args.pitch_step))
     jobs = {"n_jobs": min(2, os.cpu_count() or 1)}    # pYIN worker processes: asked for here, never by default
+    living = _living_reference(pipe, args)             # corpora checked before the long work starts
 
     def generate(asked: torch.Tensor, seed: int) -> np.ndarray:
         return pipe.generate(asked, seed=[seed * 1_000_000 + i for i in range(len(asked))])
@@ -257,13 +268,60 @@ def evaluate(pipe, args) -> dict:
                                      seed=args.seed, reference=pipe.reference, **jobs)
         except ValueError as exc:
             raise UsageError(f"the model's stored reference set is unusable: {exc}") from None
-    # the five headline figures first, each followed by its real reference
-    head = {}
-    for key in ("pitch_accuracy", "pitch_entropy", "ndb", "frechet_distance", "diversity_ratio"):
-        for name in (key, f"real_{key}"):
-            if name in metrics:
-                head[name] = metrics[name]
-    return head | {k: v for k, v in metrics.items() if k not in head}
+    if metrics.get("real_frechet_distance"):
+        metrics["frechet_ratio"] = metrics["frechet_distance"] / metrics["real_frechet_distance"]
+    from .evaluate.living_scores import HEADLINE, score_living, score_morphs
+
+    if living is None:
+        print("creative-gan: note: this model stores no living-timbre reference; pass --data CORPUS for the "
+              "per-preset decay, movement, log-mel and velocity figures", file=sys.stderr)
+        scores = score_morphs(pipe, args.morph_pairs, args.seed, progress=True)
+    else:
+        scores = score_living(pipe, living, max_morph_pairs=args.morph_pairs, seed=args.seed,
+                              fit=not args.no_fit, progress=True)
+    # headline figures first, then the note figures each beside its real reference, then the rest, then rows
+    order = [*HEADLINE]
+    for key in ("pitch_accuracy", "diversity_ratio", "frechet_distance"):
+        order += [key, f"real_{key}"]
+    order += ["frechet_ratio"] + [k for k, v in scores.items() if not isinstance(v, dict)]
+    for key in ("pitch_entropy", "ndb"):
+        order += [key, f"real_{key}"]
+    merged = {**metrics, **scores}
+    head = {k: merged[k] for k in dict.fromkeys(order) if k in merged}
+    rest = {k: v for k, v in merged.items() if k not in head and not isinstance(v, dict)}
+    return head | rest | {k: v for k, v in merged.items() if isinstance(v, dict)}
+
+
+def _living_reference(pipe, args):
+    """The real side of the living-timbre figures: from ``--data`` (and ``--heldout``), else the model's stored
+    one (its held-out part replaced by ``--heldout``'s); None when there is none."""
+    from .data.nsynth import CorpusError, read_corpus
+    from .evaluate.living import LivingReference, build_living_reference, living_reference_for_corpus
+
+    living = None
+    try:
+        if args.data:
+            tensors = living_reference_for_corpus(read_corpus(args.data))
+            living = LivingReference.from_tensors(tensors) if tensors else None
+        elif pipe.living:
+            living = LivingReference.from_tensors(pipe.living)
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        where = args.data or "the model's stored living-timbre reference"
+        raise UsageError(f"{where}: {exc}") from None
+    if args.heldout:
+        try:
+            corpus = read_corpus(args.heldout)
+            if living is None:
+                tensors = living_reference_for_corpus(None, heldout=corpus)
+                return LivingReference.from_tensors(tensors) if tensors else None
+            held = build_living_reference(None, pitches=living.pitches, velocities=living.velocities,
+                                          heldout=corpus, reference_velocity=living.reference_velocity)
+            living = living.with_heldout(held)
+        except (CorpusError, ValueError) as exc:
+            raise UsageError(f"--heldout {args.heldout}: {exc}") from None
+    return living
 
 
 def render(args) -> int:

@@ -127,9 +127,22 @@ class LivingReference:
     def velocity_row(self) -> int:
         return int(np.flatnonzero(self.velocities == self.reference_velocity)[0])
 
+    def with_heldout(self, other: "LivingReference") -> "LivingReference":
+        """This reference's trained-on programs plus ``other``'s held-out ones (same pitches and velocities)."""
+        if self.pitches.tolist() != other.pitches.tolist() or self.velocities.tolist() != other.velocities.tolist() \
+                or self.reference_velocity != other.reference_velocity or self.logmel.shape[-1] != other.logmel.shape[-1]:
+            raise ValueError("the held-out reference covers other pitches or velocities than the main one")
+        mine, theirs = ~self.heldout, other.heldout
+        cat = lambda a, b: np.concatenate([a[mine], b[theirs]])         # noqa: E731
+        return LivingReference(
+            cat(self.programs, other.programs), [n for n, m in zip(self.names, mine) if m] +
+            [n for n, t in zip(other.names, theirs) if t], cat(self.heldout, other.heldout), self.pitches,
+            self.velocities, self.reference_velocity, cat(self.logmel, other.logmel), cat(self.level, other.level),
+            {k: cat(self.descriptors[k], other.descriptors[k]) for k in DESCRIPTORS}, other.heldout_audio)
+
     def to_tensors(self, prefix: str = "") -> dict[str, torch.Tensor]:
         """Flat ``{prefix + name: tensor}``; names are stored as UTF-8 bytes joined by newlines."""
-        names = np.frombuffer("\n".join(self.names).encode("utf-8"), dtype=np.uint8)
+        names = np.frombuffer("\n".join(self.names).encode("utf-8"), dtype=np.uint8).copy()
         tensors = {
             "programs": np.asarray(self.programs, np.int64), "names": names,
             "heldout": np.asarray(self.heldout, np.uint8), "pitches": np.asarray(self.pitches, np.int64),
@@ -139,7 +152,7 @@ class LivingReference:
             "heldout_audio": np.asarray(self.heldout_audio, np.int16),
             **{f"descriptor.{k}": np.asarray(v, np.float32) for k, v in self.descriptors.items()},
         }
-        return {prefix + k: torch.from_numpy(np.ascontiguousarray(v)).clone() for k, v in tensors.items()}
+        return {prefix + k: torch.from_numpy(np.array(v)).contiguous() for k, v in tensors.items()}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str = "") -> "LivingReference":
@@ -150,14 +163,15 @@ class LivingReference:
         if missing:
             raise ValueError(f"not a living-timbre reference: missing {', '.join(missing)}")
         a = {k: tensors[prefix + k].detach().cpu().numpy() for k in needed}
+        reference_velocity = int(a["reference_velocity"].reshape(-1)[0]) if a["reference_velocity"].size else -1
         names = bytes(a["names"].astype(np.uint8)).decode("utf-8").split("\n") if a["names"].size else []
         programs, pitches, velocities = a["programs"], a["pitches"], a["velocities"]
         shape = (len(programs), len(pitches), len(velocities))
         if len(names) != len(programs) or a["logmel"].shape[:2] != shape[:2] or a["level"].shape[:3] != shape \
                 or any(a[f"descriptor.{k}"].shape != shape for k in DESCRIPTORS) \
-                or int(a["reference_velocity"]) not in velocities.tolist():
+                or reference_velocity not in velocities.tolist():
             raise ValueError("living-timbre reference arrays disagree in shape")
-        return cls(programs, names, a["heldout"].astype(bool), pitches, velocities, int(a["reference_velocity"]),
+        return cls(programs, names, a["heldout"].astype(bool), pitches, velocities, reference_velocity,
                    a["logmel"], a["level"], {k: a[f"descriptor.{k}"] for k in DESCRIPTORS}, a["heldout_audio"])
 
 
@@ -241,14 +255,23 @@ def build_living_reference(corpus, programs: Iterable[int] | None = None,
 
 
 def living_reference_for_corpus(corpus, heldout=None) -> dict[str, torch.Tensor]:
-    """A stored living reference (``to_tensors()``) for a training corpus: the standard pitches and velocities
-    the corpus has (all of its velocities if none of 40/80/120); ``{}`` if it has none of the pitches."""
-    corpus = _open(corpus)
-    have_pitches = set(corpus.pitch_histogram())
-    have_velocities = {r.velocity for r in corpus.records}
-    pitches = [p for p in LIVING_PITCHES if p in have_pitches]
-    velocities = [v for v in LIVING_VELOCITIES if v in have_velocities] or sorted(have_velocities)[:3]
-    programs = sorted({r.instrument for r in corpus.records if r.pitch in pitches and r.velocity in velocities})
-    if not pitches or not programs:
+    """A stored living reference (``to_tensors()``) of a training ``corpus`` and optionally a ``heldout`` one (either
+    may be None): the standard pitches and velocities the first given corpus has (all of its velocities if none of
+    40/80/120), every program with notes there; ``{}`` if there is nothing to measure."""
+    corpus, heldout = (None if c is None else _open(c) for c in (corpus, heldout))
+    basis = corpus if corpus is not None else heldout
+    if basis is None or not len(basis):
         return {}
-    return build_living_reference(corpus, programs, pitches, velocities, heldout=heldout).to_tensors()
+    have_velocities = {r.velocity for r in basis.records}
+    pitches = [p for p in LIVING_PITCHES if p in basis.pitch_histogram()]
+    velocities = [v for v in LIVING_VELOCITIES if v in have_velocities] or sorted(have_velocities)[:3]
+
+    def programs(source):
+        return None if source is None else sorted(
+            {r.instrument for r in source.records if r.pitch in pitches and r.velocity in velocities})
+
+    chosen, held = programs(corpus), programs(heldout)
+    if not pitches or not (chosen or held):
+        return {}
+    return build_living_reference(corpus if chosen else None, chosen, pitches, velocities,
+                                  heldout=heldout if held else None, heldout_programs=held).to_tensors()
