@@ -93,6 +93,9 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--timbre", action="append", default=[],
                             help="seed (7, seed:7) or preset name; repeat for one per track")
         parser.add_argument("--morph", help='timbre anchors over time, e.g. "0:violin,30:seed:7,60:flute"')
+        parser.add_argument("--timbre-from", action="append", default=[], metavar="NOTE",
+                            help="fit the timbre to a recorded note (note.wav, or note.wav:60 to give its "
+                                 "pitch); repeat for notes at other pitches; every track plays it")
         parser.add_argument("--track-timbre", action="append", default=[], metavar="N=T",
                             help="timbre of instrument track N (0-based), e.g. 2=trumpet")
         parser.add_argument("--sample-rate", type=int, help="resample the output, e.g. 44100")
@@ -107,6 +110,9 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--spectrogram", help="PNG spectrogram of the result")
         parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: auto)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        from .render.timbre_command import add_fit_arguments
+
+        add_fit_arguments(parser)
 
 
 def data(args) -> int:
@@ -338,9 +344,20 @@ def render(args) -> int:
     from .render.render import render_midi
     from .render.timbre import TimbreError
 
+    from .render.timbre_command import check_fit_arguments, fit_notes, read_notes
+
     out = Path(args.out)
     fileio.check_outputs(files={"-o": out, "--json": args.json, "--piano-roll": args.piano_roll,
                                 "--spectrogram": args.spectrogram}, inputs={"MIDI": args.midi})
+    recorded = []
+    if args.timbre_from:
+        for option, given in (("--timbre", args.timbre), ("--morph", args.morph)):
+            if given:
+                raise UsageError(f"give --timbre-from or {option}, not both")
+        check_fit_arguments(args)
+        recorded = read_notes(args.timbre_from)       # unreadable or silent notes fail before the model loads
+        for path, _, _ in recorded:
+            fileio.check_outputs(files={"-o": out}, inputs={"--timbre-from": path})
     for option, path in (("--piano-roll", args.piano_roll), ("--spectrogram", args.spectrogram)):
         if path and Path(path).suffix.lower() != ".png":
             raise UsageError(f"{option} {path}: pictures are PNG files; give a name ending in .png")
@@ -362,8 +379,13 @@ def render(args) -> int:
     pipe = load(args.model, device=device)
     if getattr(pipe, "pipeline_name", "") != "audio":
         raise UsageError(f"{args.model} is not an audio model")
+    timbres = args.timbre or None
+    if recorded:
+        z, loss_db, _ = fit_notes(pipe, recorded, args.fit_steps, args.fit_seed, not args.no_progress)
+        print(f"{'timbre_fit_db':<20} {loss_db:.2f}")
+        timbres = [z]
     try:
-        result = render_midi(pipe, args.midi, out_path=out, timbres=args.timbre or None, morph=args.morph,
+        result = render_midi(pipe, args.midi, out_path=out, timbres=timbres, morph=args.morph,
                              track_timbres=track_timbres or None, sample_rate=args.sample_rate,
                              attack=args.attack, release=args.release, progress=not args.no_progress,
                              limits=limits)

@@ -183,6 +183,40 @@ class AudioPipeline(Pipeline):
 
         return export_instrument(self, out_dir, timbre=timbre, **options)
 
+    def timbre_from_audio(self, path_or_array, pitch=None, velocity=None, *, steps: int = 150, seed: int = 0,
+                          progress: bool = False, **options) -> torch.Tensor:
+        """The timbre z ``[latent_dim]`` (float32, CPU) whose notes sound most like a recorded note (or several).
+
+        ``path_or_array``: an audio file (any rate, mono or stereo; ``"cello.wav:48"`` gives its MIDI pitch),
+        a float array ``[T]`` at 16 kHz, or a list of those (one z fitted to all, e.g. a few pitches).
+        ``pitch``: MIDI note(s) for items without one; else found by pYIN. ``velocity``: the velocity the
+        model plays the fitted notes at (default 100; a recording's level depends on its gain, so it is not
+        read as velocity). Each recording is compared at the level of the model's note, so its gain does not
+        matter. ``steps``/``seed``/``options``: see :func:`.render.invert.fit_timbre_loss`. Use the z as
+        ``timbre=``/``z=``, or keep it with :meth:`add_preset`.
+        """
+        from .render.invert import fit_timbre
+        from .render.recording import load_notes
+
+        notes, pitches = load_notes(self, path_or_array, pitch)
+        options.setdefault("match_level", True)
+        return fit_timbre(self, notes, pitches, velocity, steps=steps, seed=seed, progress=progress, **options)
+
+    def add_preset(self, name: str, z, replace: bool = False) -> str:
+        """Keep timbre ``z`` ``[latent_dim]`` as preset ``name`` (lowercase letters, digits and single dashes,
+        e.g. ``my-cello``); a name already in use needs ``replace=True``. Saved with the release; returns name."""
+        from .render.timbre import TimbreError, resolve_timbre
+
+        name = check_preset_name(name)
+        if name in self.presets and not replace:
+            raise UsageError(f"this model already has a preset {name!r}; choose another name or replace it")
+        try:
+            vector = resolve_timbre(self, torch.as_tensor(z).detach())
+        except TimbreError as error:
+            raise UsageError(str(error)) from None
+        self.presets = {k: v for k, v in sorted({**self.presets, name: vector.clone()}.items())}
+        return name
+
     # ------------------------------------------------------------- release
     def release_config(self) -> dict:
         return {"family": self.family, "generator": self.g_config, "layout": self.layout,
@@ -221,3 +255,20 @@ def _seed_value(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
         raise UsageError(f"a seed must be a whole number >= 0, got {seed!r}")
     return int(seed)
+
+
+PRESET_NAME_MAX = 64
+
+
+def check_preset_name(name) -> str:
+    """A preset name as presets are named (``violin``, ``acoustic-grand-piano``): lowercase letters, digits and
+    single inner dashes, at most 64 characters, at least one letter (a bare number is a seed); else UsageError."""
+    import re
+
+    text = str(name)
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", text) or len(text) > PRESET_NAME_MAX \
+            or not re.search(r"[a-z]", text):
+        slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:PRESET_NAME_MAX]
+        hint = f" such as {slug!r}" if slug and re.search(r"[a-z]", slug) else " such as 'my-cello'"
+        raise UsageError(f"preset name {text!r}: use lowercase letters, digits and dashes, with a letter{hint}")
+    return text

@@ -14,7 +14,7 @@ class AudioPlugin(PipelinePlugin):
     description = "pitch-conditioned note GAN (harmonic, GANSynth-style spectral, WaveGAN-style) and MIDI renderer"
     presets = PRESETS
     default_preset = "small"
-    extra_verbs = ("data", "render", "export")
+    extra_verbs = ("data", "render", "export", "timbre")
     #: what ``creative-gan export <target>`` this pipeline writes
     export_targets = ("instrument",)
     demo_builder = "creative_gan.demos.audio:build_audio_demo"
@@ -25,6 +25,10 @@ class AudioPlugin(PipelinePlugin):
             from .export import command
 
             return command.add_arguments(parser)
+        if verb == "timbre":
+            from .render import timbre_command
+
+            return timbre_command.add_arguments(parser)
         from . import commands
 
         commands.add_arguments(verb, parser)
@@ -60,6 +64,10 @@ class AudioPlugin(PipelinePlugin):
             from .export import command
 
             return command.run(args)
+        if verb == "timbre":
+            from .render import timbre_command
+
+            return timbre_command.run(args)
         raise UsageError(f"pipeline 'audio' has no verb {verb!r}")
 
 

@@ -1,0 +1,207 @@
+"""Timbre by inversion: the latent z whose notes sound most like some real notes.
+
+One z is fitted to several notes at once (a recording of an instrument at a few pitches), under the
+log-mel L1 distance every "sounds like the instrument" figure uses (:func:`..dsp.features.logmel_l1_db`,
+dB, mean over notes):
+
+1. *multi-start* — ``restarts`` random z (seeded) and every preset z of the model are scored without
+   gradients; the ``keep`` best go on;
+2. *descent* — Adam on those z together (one batch), learning rate on a cosine from ``lr`` to
+   ``lr / 20``; the best z each start ever reached is kept.
+
+The generators pixel-normalise z, so only its direction matters: the search moves a free vector ``w`` and
+feeds the generator ``z = w · √D / ‖w‖`` (unit RMS, the norm a ``randn`` z has), which is what is returned.
+The generator runs in eval mode with its parameters frozen (both restored afterwards), so nothing but z
+moves. The same arguments give the same z (seeded starts, deterministic eval-mode synthesis).
+
+    >>> fit = fit_timbre_loss(pipe, [note48, note60], [48, 60])      # fit.z [D], fit.loss_db
+    >>> z = fit_timbre(pipe, notes, pitches)                          # z alone
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from creative_gan.errors import UsageError
+
+from ..dsp.features import logmel_db, logmel_l1_db
+
+#: shortest clip the fit compares (s): a few log-mel frames of the held note
+MIN_CLIP_SECONDS = 0.25
+#: final learning rate as a share of the first (cosine schedule)
+LR_END_SHARE = 0.05
+#: samples rendered at once while scoring (bounds the memory of a fit's forward and backward passes)
+CHUNK_SAMPLES = 400_000
+
+
+class TimbreFit(NamedTuple):
+    """Result of :func:`fit_timbre_loss`: ``z`` float32 ``[latent_dim]`` on CPU (norm √D) and ``loss_db``, the mean
+    log-mel L1 (dB) between the fitted notes and the given ones over the compared clip."""
+
+    z: torch.Tensor
+    loss_db: float
+
+
+def fit_timbre(pipe, notes, pitches, velocities=None, *, steps: int = 150, restarts: int = 8, seed: int = 0,
+               progress: bool = False, return_loss: bool = False, **options):
+    """z ``[latent_dim]`` float32 on CPU whose notes best match ``notes``, or ``(z, loss_db)`` if ``return_loss``;
+    see :func:`fit_timbre_loss` for the arguments."""
+    fit = fit_timbre_loss(pipe, notes, pitches, velocities, steps=steps, restarts=restarts, seed=seed,
+                          progress=progress, **options)
+    return fit if return_loss else fit.z
+
+
+def fit_timbre_loss(pipe, notes, pitches, velocities=None, *, steps: int = 150, restarts: int = 8, seed: int = 0,
+                    progress: bool = False, clip_seconds: float = 3.0, clip_samples: int | None = None,
+                    keep: int = 3, lr: float = 0.25, init=None, use_presets: bool = True,
+                    match_level: bool = False) -> TimbreFit:
+    """Fit one timbre to real notes.
+
+    ``pipe``: an audio pipeline (``synthesize``, ``latent_dim``, ``sample_rate``, ``pitch_range``, ``presets``,
+    ``generator``). ``notes``: N mono float arrays at ``pipe.sample_rate`` (a list, lengths may differ, or
+    ``[N, T]``), each starting at its onset; ``pitches`` ``[N]`` MIDI; ``velocities`` ``[N]``, one int or None
+    (the model's default, 100). The first ``clip_samples`` (else ``clip_seconds``; at most the shortest note)
+    are compared. Starts: ``restarts`` seeded random z, the rows of ``init`` ``[C, D]`` and (``use_presets``)
+    the model's presets; the ``keep`` best get ``steps`` Adam updates each. ``match_level`` compares each real
+    note at the level of the generated one (for recordings whose gain is arbitrary) instead of at its own.
+
+    Cost: one forward+backward of ``keep × N`` notes of the clip length per step (in chunks of about
+    400,000 samples, so memory stays bounded), plus one forward of every start.
+    """
+    if steps < 0 or restarts < 0 or keep < 1:
+        raise UsageError(f"steps and restarts must be >= 0 and keep >= 1 (got {steps}, {restarts}, {keep})")
+    device = torch.device(getattr(pipe, "device", "cpu"))
+    length = int(clip_samples) if clip_samples is not None else int(round(clip_seconds * pipe.sample_rate))
+    real, pitch_t, vel_t = _targets(pipe, notes, pitches, velocities, length)
+    dim = int(pipe.latent_dim)
+    starts = [torch.randn(restarts, dim, generator=torch.Generator().manual_seed(int(seed)))]
+    if init is not None:
+        extra = torch.as_tensor(init, dtype=torch.float32).detach().cpu().reshape(-1, dim)
+        if not bool(torch.isfinite(extra).all()) or bool((extra.norm(dim=1) == 0).any()):
+            raise UsageError("init latents must be finite and non-zero")
+        starts.append(extra)
+    if use_presets and getattr(pipe, "presets", None):
+        starts.append(torch.stack([pipe.presets[name].float().reshape(-1).cpu() for name in sorted(pipe.presets)]))
+    candidates = torch.cat(starts)
+    if len(candidates) == 0:
+        raise UsageError("nothing to start the timbre fit from: give restarts >= 1")
+    score = _Scorer(pipe, real, pitch_t, vel_t, match_level, device)
+
+    with _frozen(pipe.generator):
+        scores = torch.cat([score(part)[0] for part in candidates.split(8)])
+        order = torch.argsort(scores, stable=True)[: min(keep, len(candidates))]
+        w = candidates[order].clone()
+        best_w, best_loss = w.clone(), scores[order].clone()
+        first, second = torch.zeros_like(w), torch.zeros_like(w)
+        for step in tqdm(range(1, steps + 1), desc="timbre fit", disable=not progress, leave=False):
+            loss, grad = score(w, with_grad=True)
+            _keep_best(w, loss, best_w, best_loss)
+            rate = lr * (LR_END_SHARE + (1 - LR_END_SHARE) * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps)))
+            # Adam by hand (one small batch of vectors): torch.optim's first use costs seconds of imports
+            first.mul_(0.9).add_(grad, alpha=0.1)
+            second.mul_(0.999).addcmul_(grad, grad, value=0.001)
+            update = (first / (1 - 0.9 ** step)) / ((second / (1 - 0.999 ** step)).sqrt() + 1e-8)
+            w = w - rate * update
+        if steps:
+            _keep_best(w, score(w)[0], best_w, best_loss)
+    pick = int(torch.argmin(best_loss))
+    return TimbreFit(_on_sphere(best_w[pick:pick + 1])[0], float(best_loss[pick]))
+
+
+def _on_sphere(w: torch.Tensor) -> torch.Tensor:
+    """Rows of ``w`` [K, D] scaled to norm √D (unit RMS): the z the generator is given."""
+    return w * (math.sqrt(w.shape[1]) / w.norm(dim=1, keepdim=True).clamp_min(1e-8))
+
+
+class _Scorer:
+    """Mean log-mel L1 (dB) over the notes for each of K vectors ``w`` [K, D] (CPU), optionally with its gradient;
+    the (vector, note) pairs are rendered in chunks, so memory does not grow with K × N."""
+
+    def __init__(self, pipe, real: torch.Tensor, pitches: torch.Tensor, velocities, match_level: bool, device):
+        self.pipe, self.pitches, self.velocities, self.match_level = pipe, pitches, velocities, match_level
+        self.length = real.shape[1]
+        self.real_db = logmel_db(real.to(device))                                   # [N, mels, frames]
+        self.real_power = real.to(device).pow(2).mean(1)                            # [N]
+        self.chunk = max(1, min(64, CHUNK_SAMPLES // self.length))
+
+    def __call__(self, w: torch.Tensor, with_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        k, n = w.shape[0], len(self.pitches)
+        which = torch.arange(k).repeat_interleave(n)                                  # pair -> vector
+        note = torch.arange(n).repeat(k)                                              # pair -> note
+        total, grad = torch.zeros(k), torch.zeros_like(w) if with_grad else None
+        for part in torch.arange(k * n).split(self.chunk):
+            rows = w[which[part]].detach().requires_grad_(with_grad)
+            with torch.set_grad_enabled(with_grad):
+                loss = self._pair_losses(_on_sphere(rows), note[part])
+            if with_grad:
+                grad.index_add_(0, which[part], torch.autograd.grad(loss.sum(), rows)[0])
+            total.index_add_(0, which[part], loss.detach().float().cpu())
+        return total / n, None if grad is None else grad / n
+
+    def _pair_losses(self, z: torch.Tensor, note: torch.Tensor) -> torch.Tensor:
+        vel = None if self.velocities is None else self.velocities[note]
+        fake = self.pipe.synthesize(self.pitches[note], z, vel, num_samples=self.length)
+        fake = fake.to(self.real_db.device)
+        target = self.real_db[note.to(self.real_db.device)]
+        if self.match_level:   # the real note shifted to the generated note's level (dB)
+            power = self.real_power[note.to(self.real_power.device)]
+            target = target + 10 * torch.log10((fake.detach().pow(2).mean(1) + 1e-12) / (power + 1e-12))[:, None, None]
+        return logmel_l1_db(logmel_db(fake), target).cpu()
+
+
+def _keep_best(w: torch.Tensor, loss: torch.Tensor, best_w: torch.Tensor, best_loss: torch.Tensor) -> None:
+    better = loss < best_loss
+    best_w[better] = w[better]
+    best_loss[better] = loss[better]
+
+
+def _targets(pipe, notes, pitches, velocities, clip: int):
+    """(real [N, T] float32 CPU, pitches [N] long, velocities [N] long or None), checked, cut to a common length."""
+    if isinstance(notes, (np.ndarray, torch.Tensor)) and np.ndim(notes) == 1:
+        notes = [notes]
+    arrays = [np.asarray(n.detach().cpu() if isinstance(n, torch.Tensor) else n, dtype=np.float32).reshape(-1)
+              for n in notes]
+    pitch_list = [pitches] if np.ndim(pitches) == 0 else list(np.asarray(pitches).reshape(-1))
+    if not arrays:
+        raise UsageError("the timbre fit needs at least one note")
+    if len(pitch_list) != len(arrays):
+        raise UsageError(f"{len(arrays)} notes but {len(pitch_list)} pitches")
+    lo, hi = pipe.pitch_range
+    for p in pitch_list:
+        if float(p) != round(float(p)) or not lo <= int(p) <= hi:
+            raise UsageError(f"pitch {p} is outside this model's range {lo}-{hi}")
+    sr = int(pipe.sample_rate)
+    length = min(min(len(a) for a in arrays), clip)
+    if length < MIN_CLIP_SECONDS * sr:
+        raise UsageError(f"a note for the timbre fit must last at least {MIN_CLIP_SECONDS:g} s "
+                         f"({int(MIN_CLIP_SECONDS * sr)} samples at {sr} Hz)")
+    real = torch.from_numpy(np.stack([a[:length] for a in arrays]))
+    if not bool(torch.isfinite(real).all()):
+        raise UsageError("a note for the timbre fit contains NaN or infinite samples")
+    pitch_t = torch.tensor([int(p) for p in pitch_list], dtype=torch.long)
+    vel_t = None
+    if velocities is not None and getattr(pipe, "has_velocity", False):
+        vel_list = [velocities] * len(arrays) if np.ndim(velocities) == 0 else list(np.asarray(velocities).reshape(-1))
+        if len(vel_list) != len(arrays) or any(not 1 <= int(v) <= 127 for v in vel_list):
+            raise UsageError("velocities must be one MIDI velocity 1-127, or one per note")
+        vel_t = torch.tensor([int(v) for v in vel_list], dtype=torch.long)
+    return real, pitch_t, vel_t
+
+
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module):
+    """Eval mode and no parameter gradients inside the block; the module's mode and flags restored after."""
+    was_training = module.training
+    flags = [p.requires_grad for p in module.parameters()]
+    module.eval().requires_grad_(False)
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
