@@ -81,6 +81,8 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--morph-pairs", type=int, default=40,
                             help="preset pairs whose 8-step morph is checked (default: 40, a seeded sample)")
         parser.add_argument("--no-fit", action="store_true", help="skip the held-out timbre fits")
+        parser.add_argument("--fit-steps", type=int, help="gradient steps of each held-out timbre fit "
+                                                            "(default: the fit's own, 150)")
     elif verb == "render":
         presets, default = _shipped_presets()
         parser.epilog = (f"A timbre is an integer seed (7 or seed:7) or a preset of the model. Presets of "
@@ -245,6 +247,8 @@ def evaluate(pipe, args) -> dict:
         raise UsageError(f"--pitch-step must be at least 1, got {args.pitch_step}")
     if args.morph_pairs < 0:
         raise UsageError(f"--morph-pairs must be 0 or more, got {args.morph_pairs}")
+    if args.fit_steps is not None and args.fit_steps < 0:
+        raise UsageError(f"--fit-steps must be 0 or more, got {args.fit_steps}")
     lo, hi = pipe.pitch_range
     pitches = list(range(lo, hi + 1, args.pitch_step))
     jobs = {"n_jobs": min(2, os.cpu_count() or 1)}    # pYIN worker processes: asked for here, never by default
@@ -284,7 +288,8 @@ def evaluate(pipe, args) -> dict:
         scores = score_morphs(pipe, args.morph_pairs, args.seed, progress=True)
     else:
         scores = score_living(pipe, living, max_morph_pairs=args.morph_pairs, seed=args.seed,
-                              fit=not args.no_fit, progress=True)
+                              fit=not args.no_fit, progress=True,
+                              fit_options={} if args.fit_steps is None else {"steps": args.fit_steps})
     # headline figures first, then the note figures each beside its real reference, then the rest, then rows
     order = [*HEADLINE]
     for key in ("pitch_accuracy", "diversity_ratio", "frechet_distance"):

@@ -13,6 +13,7 @@ reference pitches (36/48/60/72) at each reference velocity (40/80/120; 4-s notes
 ``morph_monotonic_share``           share of preset pairs (all, or a seeded sample of ``MAX_MORPH_PAIRS``) whose
                                     ``MORPH_STEPS``-point slerp at pitch 60 moves monotonically: log-mel L1 to A's
                                     note never falls, to B's never rises, by more than ``MORPH_TOLERANCE_DB``
+                                    (0.25 dB) a step, and both change by more than that overall
 ``heldout_fit_*``                   per held-out program: log-mel L1 of a timbre fitted to its real notes
                                     (``render.invert.fit_timbre``, on the very notes it is scored on) vs the
                                     nearest preset's
@@ -75,9 +76,12 @@ def sign_share(model_signs, real_signs) -> float:
 
 def morph_is_monotone(to_start, to_end, tolerance_db: float = MORPH_TOLERANCE_DB) -> bool:
     """True when the distances along a morph to its start never fall and to its end never rise by more than
-    ``tolerance_db`` from one step to the next (``[S]`` each)."""
-    rises, falls = np.diff(np.asarray(to_start, np.float64)), np.diff(np.asarray(to_end, np.float64))
-    return bool((rises >= -tolerance_db).all() and (falls <= tolerance_db).all())
+    ``tolerance_db`` from one step to the next, and each changes by more than ``tolerance_db`` overall (a morph
+    between two alike notes does not count) (``[S]`` each)."""
+    to_start, to_end = np.asarray(to_start, np.float64), np.asarray(to_end, np.float64)
+    rises, falls = np.diff(to_start), np.diff(to_end)
+    steady = (rises >= -tolerance_db).all() and (falls <= tolerance_db).all()
+    return bool(steady and to_start[-1] - to_start[0] > tolerance_db and to_end[0] - to_end[-1] > tolerance_db)
 
 
 def morph_pairs(names: list[str], max_pairs: int = MAX_MORPH_PAIRS, seed: int = 0) -> list[tuple[str, str]]:
