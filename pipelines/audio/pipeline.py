@@ -191,15 +191,16 @@ class AudioPipeline(Pipeline):
         a float array ``[T]`` at 16 kHz, or a list of those (one z fitted to all, e.g. a few pitches).
         ``pitch``: MIDI note(s) for items without one; else found by pYIN. ``velocity``: the velocity the
         model plays the fitted notes at (default 100; a recording's level depends on its gain, so it is not
-        read as velocity). Each recording is compared at the level of the model's note, so its gain does not
-        matter. ``steps``/``seed``/``options``: see :func:`.render.invert.fit_timbre_loss`. Use the z as
+        read as velocity). A recording keeps its level where the model's notes reach it, else it is taken at
+        the nearest level they reach (``level="nearest"``). ``steps``/``seed``/``options``: see
+        :func:`.render.invert.fit_timbre_loss`. Use the z as
         ``timbre=``/``z=``, or keep it with :meth:`add_preset`.
         """
         from .render.invert import fit_timbre
         from .render.recording import load_notes
 
         notes, pitches = load_notes(self, path_or_array, pitch)
-        options.setdefault("match_level", True)
+        options.setdefault("level", "nearest")
         return fit_timbre(self, notes, pitches, velocity, steps=steps, seed=seed, progress=progress, **options)
 
     def add_preset(self, name: str, z, replace: bool = False) -> str:

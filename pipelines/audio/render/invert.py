@@ -37,6 +37,8 @@ MIN_CLIP_SECONDS = 0.25
 LR_END_SHARE = 0.05
 #: samples rendered at once while scoring (bounds the memory of a fit's forward and backward passes)
 CHUNK_SAMPLES = 400_000
+#: how the fit takes the real notes' loudness (see fit_timbre_loss)
+LEVELS = ("exact", "shape", "nearest")
 
 
 class TimbreFit(NamedTuple):
@@ -59,7 +61,7 @@ def fit_timbre(pipe, notes, pitches, velocities=None, *, steps: int = 150, resta
 def fit_timbre_loss(pipe, notes, pitches, velocities=None, *, steps: int = 150, restarts: int = 8, seed: int = 0,
                     progress: bool = False, clip_seconds: float = 3.0, clip_samples: int | None = None,
                     keep: int = 3, lr: float = 0.25, init=None, use_presets: bool = True,
-                    match_level: bool = False) -> TimbreFit:
+                    level: str = "exact") -> TimbreFit:
     """Fit one timbre to real notes.
 
     ``pipe``: an audio pipeline (``synthesize``, ``latent_dim``, ``sample_rate``, ``pitch_range``, ``presets``,
@@ -67,12 +69,17 @@ def fit_timbre_loss(pipe, notes, pitches, velocities=None, *, steps: int = 150, 
     ``[N, T]``), each starting at its onset; ``pitches`` ``[N]`` MIDI; ``velocities`` ``[N]``, one int or None
     (the model's default, 100). The first ``clip_samples`` (else ``clip_seconds``; at most the shortest note)
     are compared. Starts: ``restarts`` seeded random z, the rows of ``init`` ``[C, D]`` and (``use_presets``)
-    the model's presets; the ``keep`` best get ``steps`` Adam updates each. ``match_level`` compares each real
-    note at the level of the generated one (for recordings whose gain is arbitrary) instead of at its own.
+    the model's presets; the ``keep`` best get ``steps`` Adam updates each. ``level``: how loud each real note
+    is taken to be — ``"exact"`` as given (notes from the model's own corpus); ``"shape"`` at the level of the
+    generated note, step by step (loudness ignored); ``"nearest"`` as given if the model's notes from the
+    starts at that pitch reach that level, else the nearest level they reach (recordings, whose gain is
+    arbitrary: a very loud or quiet take does not drag the timbre to the model's loudest or quietest).
 
     Cost: one forward+backward of ``keep × N`` notes of the clip length per step (in chunks of about
     400,000 samples, so memory stays bounded), plus one forward of every start.
     """
+    if level not in LEVELS:
+        raise UsageError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if steps < 0 or restarts < 0 or keep < 1:
         raise UsageError(f"steps and restarts must be >= 0 and keep >= 1 (got {steps}, {restarts}, {keep})")
     device = torch.device(getattr(pipe, "device", "cpu"))
@@ -90,9 +97,11 @@ def fit_timbre_loss(pipe, notes, pitches, velocities=None, *, steps: int = 150, 
     candidates = torch.cat(starts)
     if len(candidates) == 0:
         raise UsageError("nothing to start the timbre fit from: give restarts >= 1")
-    score = _Scorer(pipe, real, pitch_t, vel_t, match_level, device)
+    score = _Scorer(pipe, real, pitch_t, vel_t, level == "shape", device)
 
     with _frozen(pipe.generator):
+        if level == "nearest":
+            score.move_into_reach(candidates)
         scores = torch.cat([score(part)[0] for part in candidates.split(8)])
         order = torch.argsort(scores, stable=True)[: min(keep, len(candidates))]
         w = candidates[order].clone()
@@ -125,8 +134,9 @@ class _Scorer:
     def __init__(self, pipe, real: torch.Tensor, pitches: torch.Tensor, velocities, match_level: bool, device):
         self.pipe, self.pitches, self.velocities, self.match_level = pipe, pitches, velocities, match_level
         self.length = real.shape[1]
-        self.real_db = logmel_db(real.to(device))                                   # [N, mels, frames]
-        self.real_power = real.to(device).pow(2).mean(1)                            # [N]
+        self.real = real.to(device)                                                 # [N, T]
+        self.real_db = logmel_db(self.real)                                         # [N, mels, frames]
+        self.real_power = self.real.pow(2).mean(1)                                  # [N]
         self.chunk = max(1, min(64, CHUNK_SAMPLES // self.length))
 
     def __call__(self, w: torch.Tensor, with_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -143,14 +153,32 @@ class _Scorer:
             total.index_add_(0, which[part], loss.detach().float().cpu())
         return total / n, None if grad is None else grad / n
 
-    def _pair_losses(self, z: torch.Tensor, note: torch.Tensor) -> torch.Tensor:
+    @torch.no_grad()
+    def move_into_reach(self, candidates: torch.Tensor) -> None:
+        """Scale each real note into the level range (mean power, dB) the candidates' notes [C, D] span at its
+        pitch (the audio is scaled and its log-mel recomputed, so the result does not depend on the old gain)."""
+        k, n = candidates.shape[0], len(self.pitches)
+        which, note = torch.arange(k).repeat_interleave(n), torch.arange(n).repeat(k)
+        power = torch.cat([self._render(_on_sphere(candidates[which[part]]), note[part]).pow(2).mean(1).cpu()
+                           for part in torch.arange(k * n).split(self.chunk)]).reshape(k, n)
+        fake_db = 10 * torch.log10(power.double() + 1e-12)
+        real_db = 10 * torch.log10(self.real_power.cpu().double() + 1e-12)
+        shift = torch.minimum(torch.maximum(real_db, fake_db.amin(0)), fake_db.amax(0)) - real_db
+        self.real = self.real * (10 ** (shift / 20)).float().to(self.real.device)[:, None]
+        self.real_db, self.real_power = logmel_db(self.real), self.real.pow(2).mean(1)
+
+    def _render(self, z: torch.Tensor, note: torch.Tensor) -> torch.Tensor:
         vel = None if self.velocities is None else self.velocities[note]
-        fake = self.pipe.synthesize(self.pitches[note], z, vel, num_samples=self.length)
-        fake = fake.to(self.real_db.device)
-        target = self.real_db[note.to(self.real_db.device)]
-        if self.match_level:   # the real note shifted to the generated note's level (dB)
-            power = self.real_power[note.to(self.real_power.device)]
-            target = target + 10 * torch.log10((fake.detach().pow(2).mean(1) + 1e-12) / (power + 1e-12))[:, None, None]
+        return self.pipe.synthesize(self.pitches[note], z, vel, num_samples=self.length).to(self.real_db.device)
+
+    def _pair_losses(self, z: torch.Tensor, note: torch.Tensor) -> torch.Tensor:
+        fake = self._render(z, note)
+        note = note.to(self.real.device)
+        if self.match_level:   # the real note scaled to the generated note's level
+            gain = (fake.detach().pow(2).mean(1) / self.real_power[note].clamp_min(1e-20)).sqrt()
+            target = logmel_db(self.real[note] * gain[:, None])
+        else:
+            target = self.real_db[note]
         return logmel_l1_db(logmel_db(fake), target).cpu()
 
 

@@ -73,7 +73,7 @@ def fit_notes(pipe, notes, steps: int, seed: int, progress: bool):
 
     audio, pitches = load_notes(pipe, [samples for _, _, samples in notes], [pitch for _, pitch, _ in notes],
                                 names=[path for path, _, _ in notes])
-    fit = fit_timbre_loss(pipe, audio, pitches, steps=steps, seed=seed, progress=progress, match_level=True)
+    fit = fit_timbre_loss(pipe, audio, pitches, steps=steps, seed=seed, progress=progress, level="nearest")
     return fit.z, fit.loss_db, pitches
 
 

@@ -91,6 +91,23 @@ def test_fit_starts_from_the_presets_and_init():
     assert torch.allclose(z / z.norm(), warm)
 
 
+def test_level_modes_for_recordings_of_any_gain():
+    pipe = tiny_pipe()
+    target = pipe.generate(FIT_PITCHES, seed=9, num_samples=SR // 2)
+
+    def fit(gain, level):
+        return fit_timbre(pipe, gain * target, FIT_PITCHES, steps=3, restarts=3, level=level, return_loss=True)
+
+    # float rounding differs with the gain, and Adam's normalised steps carry it a little way
+    loud, soft = fit(8, "shape"), fit(1, "shape")                                 # loudness ignored
+    assert torch.allclose(loud.z, soft.z, atol=0.02) and abs(loud.loss_db - soft.loss_db) < 0.02
+    quiet, quieter = fit(1e-3, "nearest"), fit(1e-4, "nearest")                   # both below every start's level:
+    assert torch.allclose(quiet.z, quieter.z, atol=0.02)                          # taken at the quietest one's
+    assert quiet.loss_db < 0.5 * fit(1e-3, "exact").loss_db
+    with pytest.raises(UsageError, match="level must be one of"):
+        fit(1, "loud")
+
+
 @pytest.mark.parametrize("notes, pitches, match", [
     ([np.zeros(8000, np.float32)] * 2, [60], "2 notes but 1 pitches"),
     ([np.zeros(8000, np.float32)], [100], "outside this model's range"),
@@ -206,15 +223,15 @@ def test_timbre_add_round_trip(tmp_path, capsys, release, note_wav):
         timbre = ["--timbre", "my-note"] if name == "a.wav" else []
         assert main(["render", str(ODE), "-o", str(tmp_path / name), "--model", str(out), *timbre,
                      "--no-progress"]) == 0
+    direct = added.render_midi(str(ODE), timbres=[added.presets["my-note"]], progress=False)
     capsys.readouterr()
-    direct = added.render_midi(str(ODE), timbres=[added.presets["my-note"]])
     played, _ = sf.read(str(tmp_path / "a.wav"), dtype="float32")
     default, _ = sf.read(str(tmp_path / "b.wav"), dtype="float32")
     assert np.abs(played - direct.audio.reshape(played.shape)).max() < 1e-4
     assert np.abs(played - default).max() > 1e-2
     # refusals: existing folder without --force, name clash without --replace, bad names
     fails(capsys, argv, "a release folder already exists there; add --force")
-    fails(capsys, [*argv[:5], "-o", str(tmp_path / "m3"), "--model", str(out)], "already has a preset 'my-note'")
+    fails(capsys, [*argv[:4], "-o", str(tmp_path / "m3"), "--model", str(out)], "already has a preset 'my-note'")
     fails(capsys, ["timbre", "add", "My Note", str(note_wav), "-o", str(tmp_path / "m4")], "such as 'my-note'")
     assert not (tmp_path / "m3").exists() and not (tmp_path / "m4").exists()
     assert main([*argv, "--force", "--replace", "--fit-seed", "1"]) == 0
