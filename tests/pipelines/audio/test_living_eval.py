@@ -45,11 +45,12 @@ def instrument_note(m: float, pitch: int, velocity: int) -> np.ndarray:
 class ToneSource:
     """A deterministic note source (AudioPipeline's synthesize protocol) over the instrument family above:
     m(z) = angle of (z0, z1) / 90°, so a slerp between the presets moves m evenly from 0 to 1. ``fold`` makes the
-    morph non-monotone (m → 4m(1−m): back to the start at the end); ``static`` plays one held tone for every z."""
+    morph non-monotone (m → 4m(1−m): back to the start at the end); ``static`` plays one held tone for every z;
+    ``swap`` gives each preset the other instrument's sound (m → 1 − m)."""
 
-    def __init__(self, fold=False, static=False, latent_dim=4):
+    def __init__(self, fold=False, static=False, swap=False, latent_dim=4):
         self.latent_dim, self.pitch_range, self.has_velocity = latent_dim, (24, 84), True
-        self.note_samples, self.sample_rate, self.fold, self.static = T, SR, fold, static
+        self.note_samples, self.sample_rate, self.fold, self.static, self.swap = T, SR, fold, static, swap
         self.presets = {"acoustic-grand-piano": torch.tensor([2.0, 0, 0, 0]), "violin": torch.tensor([0, 2.0, 0, 0]),
                         "flute": torch.tensor([1.4, 1.4, 0, 0])}
 
@@ -57,7 +58,7 @@ class ToneSource:
         notes = []
         for p, zi, v in zip(pitches.tolist(), z, velocities.tolist()):
             m = float(torch.atan2(zi[1].abs(), zi[0].abs()) / (math.pi / 2))
-            m = 4 * m * (1 - m) if self.fold else m
+            m = 4 * m * (1 - m) if self.fold else 1 - m if self.swap else m
             notes.append(tone(p, tremolo=0.0) if self.static else instrument_note(m, p, v))
         return torch.from_numpy(np.stack(notes))
 
@@ -220,6 +221,15 @@ def test_a_static_source_misses_decay_movement_velocity_and_morphs(reference):
     assert scores["morph_monotonic_share"] == 0.0            # every step alike: no morph at all
 
 
+def test_swapped_presets_miss_decay_both_ways_and_every_velocity_sign(reference):
+    scores = score_living(ToneSource(swap=True), reference, fit=False)
+    assert scores["decay_mismatch_db"] == pytest.approx(abs(PIANO_DECAY_DB), abs=0.7)   # +20.6 and −20.6 dB
+    assert scores["sustain_movement_ratio"] == pytest.approx(1.0, abs=0.05)    # the same sounds, misnamed
+    assert scores["logmel_l1_db"] > 3
+    assert scores["velocity_brightness_sign_share"] == 0.0
+    assert scores["morph_monotonic_share"] == 1.0
+
+
 def test_a_folded_morph_is_not_monotone(reference):
     scores = living_scores.score_morphs(ToneSource(fold=True), seed=0)
     assert scores["morph_monotonic_share"] < 1.0
@@ -227,8 +237,10 @@ def test_a_folded_morph_is_not_monotone(reference):
 
 # ------------------------------------------------------------------ the CLI
 @pytest.fixture(scope="module")
-def tiny_release(tmp_path_factory):
-    """An untrained tiny velocity-conditioned harmonic model with three presets (two named like the corpus)."""
+def tiny_release(tmp_path_factory, corpora):
+    """An untrained tiny velocity-conditioned harmonic model with three presets (two named like the corpus) and,
+    as a shipped model has, both stored references: the note-figure one and the living-timbre one."""
+    from creative_gan.pipelines.audio.evaluate.evaluation import build_reference
     from creative_gan.pipelines.audio.networks.harmonic import HarmonicGenerator, HarmonicGeneratorConfig
     from creative_gan.pipelines.audio.pipeline import AudioPipeline
     from creative_gan.release import save
@@ -237,7 +249,9 @@ def tiny_release(tmp_path_factory):
     cfg = HarmonicGeneratorConfig.tiny(latent_dim=8, use_velocity=True)
     presets = {name: torch.randn(8, generator=torch.Generator().manual_seed(i))
                for i, name in enumerate(("acoustic-grand-piano", "violin", "flute"))}
-    pipe = AudioPipeline("harmonic", vars(cfg), HarmonicGenerator(cfg), presets=presets)
+    pipe = AudioPipeline("harmonic", vars(cfg), HarmonicGenerator(cfg), presets=presets,
+                         reference=build_reference(corpora[0], PITCHES, classifier_epochs=10, n_jobs=1, pitch_notes="held_out"),
+                         living=living_reference_for_corpus(*corpora))
     return save(pipe, tmp_path_factory.mktemp("tiny") / "model")
 
 
@@ -246,13 +260,12 @@ HEADLINE_ORDER = ["decay_mismatch_db", "sustain_movement_ratio", "logmel_l1_db",
                   "real_diversity_ratio", "frechet_distance", "real_frechet_distance", "frechet_ratio"]
 
 
-def test_cli_prints_the_headline_figures_first_then_the_rows(capsys, corpora, tiny_release, tmp_path):
+def test_cli_without_data_prints_the_headline_figures_first_then_the_rows(capsys, tiny_release, tmp_path):
     from creative_gan.cli import main
 
     out = tmp_path / "m.json"
-    assert main(["evaluate", "audio", "--model", str(tiny_release), "--data", str(corpora[0]), "--heldout",
-                 str(corpora[1]), "--pitch-step", "12", "--notes-per-pitch", "2", "--fit-steps", "10",
-                 "--json", str(out)]) == 0
+    assert main(["evaluate", "audio", "--model", str(tiny_release), "--pitch-step", "12", "--notes-per-pitch", "2",
+                 "--fit-steps", "10", "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     keys = [line.split()[0] for line in lines]
     assert keys[:len(HEADLINE_ORDER)] == HEADLINE_ORDER
@@ -269,7 +282,32 @@ def test_cli_prints_the_headline_figures_first_then_the_rows(capsys, corpora, ti
     assert fit <= near + 1e-6         # the fit starts from every preset, so it is never worse than the nearest
 
 
-def test_cli_bad_living_options_are_one_line(capsys, corpora, tiny_release, tmp_path):
+def test_references_from_data_heldout_or_the_model(corpora, tiny_release, tmp_path):
+    from argparse import Namespace
+
+    from creative_gan.pipelines.audio.commands import _living_reference
+    from creative_gan.pipelines.audio.data.nsynth import CorpusWriter
+    from creative_gan.release import load
+
+    pipe = load(tiny_release)
+    with CorpusWriter(tmp_path / "other") as writer:           # another held-out program: 73 "flute", m = 0.4
+        for pitch in PITCHES:
+            for velocity in VELOCITIES:
+                writer.add(instrument_note(0.4, pitch, velocity), pitch=pitch, velocity=velocity, instrument=73,
+                           family="flute")
+    stored = _living_reference(pipe, Namespace(data=None, heldout=None))
+    assert stored.names == ["acoustic-grand-piano", "violin", "viola"]
+    swapped = _living_reference(pipe, Namespace(data=None, heldout=str(tmp_path / "other")))
+    assert swapped.names == ["acoustic-grand-piano", "violin", "flute"] and swapped.heldout.tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(swapped.logmel[:2], stored.logmel[:2])
+    assert not np.array_equal(swapped.heldout_audio, stored.heldout_audio)
+    from_data = _living_reference(pipe, Namespace(data=str(corpora[0]), heldout=None))
+    assert from_data.names == ["acoustic-grand-piano", "violin"] and not from_data.heldout.any()
+    pipe.living = {}
+    assert _living_reference(pipe, Namespace(data=None, heldout=None)) is None
+
+
+def test_cli_bad_living_options_are_one_line(capsys, tiny_release, tmp_path):
     from creative_gan.cli import main
 
     for extra, match in ((["--morph-pairs", "-1"], "--morph-pairs must be 0 or more"),
