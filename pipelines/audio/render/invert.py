@@ -99,7 +99,7 @@ def fit_timbre_loss(pipe, notes, pitches, velocities=None, *, steps: int = 150, 
         raise UsageError("nothing to start the timbre fit from: give restarts >= 1")
     score = _Scorer(pipe, real, pitch_t, vel_t, level == "shape", device)
 
-    with _frozen(pipe.generator):
+    with _frozen(getattr(pipe, "generator", None)):
         if level == "nearest":
             score.move_into_reach(candidates)
         scores = torch.cat([score(part)[0] for part in candidates.split(8)])
@@ -222,8 +222,11 @@ def _targets(pipe, notes, pitches, velocities, clip: int):
 
 
 @contextlib.contextmanager
-def _frozen(module: torch.nn.Module):
+def _frozen(module: torch.nn.Module | None):
     """Eval mode and no parameter gradients inside the block; the module's mode and flags restored after."""
+    if module is None:          # a note source without a torch generator (e.g. a test synth)
+        yield module
+        return
     was_training = module.training
     flags = [p.requires_grad for p in module.parameters()]
     module.eval().requires_grad_(False)
