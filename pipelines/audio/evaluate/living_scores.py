@@ -14,9 +14,9 @@ reference pitches (36/48/60/72) at each reference velocity (40/80/120; 4-s notes
                                     ``MORPH_STEPS``-point slerp at pitch 60 moves monotonically: log-mel L1 to A's
                                     note never falls, to B's never rises, by more than ``MORPH_TOLERANCE_DB``
                                     (0.25 dB) a step, and both change by more than that overall
-``heldout_fit_*``                   per held-out program: log-mel L1 of a timbre fitted to its real notes
-                                    (``render.invert.fit_timbre``, on the very notes it is scored on) vs the
-                                    nearest preset's
+``heldout_fit_*``                   per held-out program: log-mel L1 over all reference pitches of a timbre
+                                    fitted to its one real note nearest pitch 60 (``render.invert.fit_timbre``,
+                                    as ``render --timbre-from`` does) vs that of the nearest preset
 ==================================  ===============================================================================
 """
 from __future__ import annotations
@@ -209,7 +209,8 @@ def score_morphs(pipe, max_pairs: int = MAX_MORPH_PAIRS, seed: int = 0, velocity
 
 
 def _heldout(pipe, reference, keep, names, preset_db, fit_options, progress, rows) -> dict:
-    """Fit a timbre to each held-out program's stored notes; compare it with the nearest preset."""
+    """Fit a timbre to each held-out program's stored note at pitch 60 and score it, and every preset, on all the
+    program's stored notes (log-mel L1 at the reference velocity)."""
     held = np.flatnonzero(reference.heldout)
     if not len(held) or not reference.heldout_audio.shape[0]:
         return {}
@@ -223,7 +224,8 @@ def _heldout(pipe, reference, keep, names, preset_db, fit_options, progress, row
         audio = reference.heldout_audio[h][keep][present].astype(np.float32) / 32768.0
         pitches = reference.pitches[keep][present]
         velocity = [reference.reference_velocity] * len(present)
-        z = fit_timbre(pipe, audio, pitches, velocity, **fit_options)
+        one = int(np.argmin(np.abs(pitches - MORPH_PITCH)))          # fit to one note, as --timbre-from does
+        z = fit_timbre(pipe, audio[one:one + 1], pitches[one:one + 1], velocity[:1], **fit_options)
         with torch.no_grad():
             fit_db = logmel_db(render_notes(pipe, z.expand(len(present), -1), pitches, velocity))
         real_db = reference.logmel[i][keep][present]
