@@ -89,14 +89,14 @@ def run(args) -> int:
     out = Path(args.out)
     source = resolve(args.model)
     fileio.check_outputs(folders={"-o": out})
+    if _inside(out, ASSETS):
+        raise UsageError(f"-o {out}: is inside the package's shipped models; give a folder of your own")
     if out.exists():
         if not (out / "config.json").is_file():
             raise UsageError(f"-o {out}: exists and is not a release folder; give a new folder name")
         if not args.force:
             what = "is the model itself" if _same(out, source) else "a release folder already exists there"
             raise UsageError(f"-o {out}: {what}; add --force to replace it")
-    if _inside(out, ASSETS):
-        raise UsageError(f"-o {out}: is inside the package's shipped models; give a folder of your own")
     notes = read_notes(args.notes)
     pipe = load(args.model, device=select_device(args.device))
     if getattr(pipe, "pipeline_name", "") != "audio":

@@ -19,7 +19,7 @@ from creative_gan.pipelines.audio.networks.harmonic import HarmonicGenerator, Ha
 from creative_gan.pipelines.audio.pipeline import AudioPipeline
 from creative_gan.pipelines.audio.render.invert import fit_timbre, fit_timbre_loss
 from creative_gan.pipelines.audio.render.recording import detect_pitch, parse_note_spec, read_note
-from creative_gan.release import save
+from creative_gan.release import ASSETS, save
 
 ODE = Path(__file__).resolve().parents[3] / "examples" / "ode_to_joy.mid"
 SR = 16_000
@@ -233,6 +233,7 @@ def test_timbre_add_round_trip(tmp_path, capsys, release, note_wav):
     fails(capsys, argv, "a release folder already exists there; add --force")
     fails(capsys, [*argv[:4], "-o", str(tmp_path / "m3"), "--model", str(out)], "already has a preset 'my-note'")
     fails(capsys, ["timbre", "add", "My Note", str(note_wav), "-o", str(tmp_path / "m4")], "such as 'my-note'")
+    fails(capsys, [*argv[:4], "-o", str(ASSETS / "audio-default"), "--force"], "inside the package's shipped")
     assert not (tmp_path / "m3").exists() and not (tmp_path / "m4").exists()
     assert main([*argv, "--force", "--replace", "--fit-seed", "1"]) == 0
     assert not torch.equal(creative_gan.load(out).presets["my-note"], added.presets["my-note"])
