@@ -108,6 +108,22 @@ def test_level_modes_for_recordings_of_any_gain():
         fit(1, "loud")
 
 
+def test_fit_uses_the_given_velocities():
+    pipe = tiny_pipe(use_velocity=True)
+    velocities = [30, 70, 120]
+    target = torch.from_numpy(pipe.generate(FIT_PITCHES, seed=4, velocities=velocities, num_samples=SR // 2))
+    z, loss_db = fit_timbre(pipe, target, FIT_PITCHES, velocities, steps=2, restarts=4, return_loss=True)
+
+    def distance(velocity):
+        notes = pipe.generate(FIT_PITCHES, z=z, velocities=velocity, num_samples=SR // 2, as_tensor=True)
+        return float(logmel_l1_db(logmel_db(notes), logmel_db(target)).mean())
+
+    assert loss_db == pytest.approx(distance(velocities), abs=1e-3)
+    assert abs(distance([100] * 3) - distance(velocities)) > 0.01       # so the line above tells them apart
+    with pytest.raises(UsageError, match="one per note"):
+        fit_timbre(pipe, target, FIT_PITCHES, [30, 70], steps=0, restarts=1)
+
+
 @pytest.mark.parametrize("notes, pitches, match", [
     ([np.zeros(8000, np.float32)] * 2, [60], "2 notes but 1 pitches"),
     ([np.zeros(8000, np.float32)], [100], "outside this model's range"),
