@@ -4,7 +4,7 @@ Descriptors of a 4-s note (16 kHz, note-off at 3 s), all from :mod:`..dsp.featur
 
 =====================  ==========================================================================================
 ``decay_db``           level change from 0.1–0.6 s to 2.0–2.5 s (:func:`..dsp.features.decay_db`)
-``movement_db``        std of the frame-to-frame level change over 0.6–2.5 s (:func:`..dsp.features.sustain_movement_db`)
+``movement_db``        std of the frame-to-frame level change over 0.6–2.5 s (``sustain_movement_db`` there)
 ``loudness_db``        power-mean frame level over 0.05–1.0 s (dB re full scale)
 ``centroid_hz``        power-weighted spectral centroid over 0.05–1.0 s (STFT 1024, hop 256, all frames pooled)
 ``hnr_db``             harmonic-to-noise ratio over 0.1–2.5 s: power of the STFT bins (4096-point Hann, 3.9 Hz)
@@ -129,8 +129,10 @@ class LivingReference:
 
     def with_heldout(self, other: "LivingReference") -> "LivingReference":
         """This reference's trained-on programs plus ``other``'s held-out ones (same pitches and velocities)."""
-        if self.pitches.tolist() != other.pitches.tolist() or self.velocities.tolist() != other.velocities.tolist() \
-                or self.reference_velocity != other.reference_velocity or self.logmel.shape[-1] != other.logmel.shape[-1]:
+        same = (self.pitches.tolist() == other.pitches.tolist() and self.velocities.tolist() == other.velocities.tolist()
+                and self.reference_velocity == other.reference_velocity
+                and self.logmel.shape[-1] == other.logmel.shape[-1])
+        if not same:
             raise ValueError("the held-out reference covers other pitches or velocities than the main one")
         mine, theirs = ~self.heldout, other.heldout
         cat = lambda a, b: np.concatenate([a[mine], b[theirs]])         # noqa: E731

@@ -10,6 +10,9 @@ reference pitches (36/48/60/72) at each reference velocity (40/80/120; 4-s notes
 ``logmel_l1_db``                    mean log-mel L1 (dB) between each preset note and the real note
 ``velocity_brightness_sign_share``  share of (preset, pitch) pairs whose centroid change 40→120 has the real
                                     note's sign; a change under ``SIGN_DEAD_BAND`` (1 %) of the centroid is sign 0
+``velocity_brightening_share``      the same share over the pairs whose real notes brighten only (where the data
+                                    is mostly velocity-flat, as FluidR3 is, a velocity-blind model scores high on
+                                    the sign share; this one it fails)
 ``morph_monotonic_share``           share of preset pairs (all, or a seeded sample of ``MAX_MORPH_PAIRS``) whose
                                     ``MORPH_STEPS``-point slerp at pitch 60 moves monotonically: log-mel L1 to A's
                                     note never falls, to B's never rises, by more than ``MORPH_TOLERANCE_DB``
@@ -176,6 +179,7 @@ def score_living(pipe, reference: LivingReference, max_morph_pairs: int = MAX_MO
     out.update({"sustain_movement_db": mean_m, "real_sustain_movement_db": mean_r,
                 "hnr_db": _nanmean(flat(hnr_m)), "real_hnr_db": _nanmean(flat(hnr_r)),
                 "loudness_change_db": _nanmean(flat(loud_m)), "real_loudness_change_db": _nanmean(flat(loud_r)),
+                "velocity_brightening_share": sign_share(flat(signs_m)[real_signs > 0], real_signs[real_signs > 0]),
                 "velocity_pairs": int(np.isfinite(real_signs).sum()),
                 "real_velocity_brightening_pairs": int((real_signs > 0).sum()),
                 "living_presets_matched": len(l1s), "living_presets": len(names)})
@@ -236,7 +240,8 @@ def _heldout(pipe, reference, keep, names, preset_db, fit_options, progress, row
         fits.append(fit_l1), nearest.append(near), beats.append(fit_l1 < near)
         rows[f"heldout:{reference.names[i]}"] = Row(
             "log-mel L1 of a fitted timbre {fit_logmel_l1_db:>5} dB   of the nearest preset "
-            "{nearest_preset_logmel_l1_db:>5} dB ({nearest_preset})", fit_logmel_l1_db=fit_l1, nearest_preset_logmel_l1_db=near,
+            "{nearest_preset_logmel_l1_db:>5} dB ({nearest_preset})", fit_logmel_l1_db=fit_l1,
+            nearest_preset_logmel_l1_db=near,
             nearest_preset=names[best] if names else "none")
     if not fits:
         return {}

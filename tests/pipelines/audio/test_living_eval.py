@@ -205,6 +205,7 @@ def test_a_faithful_source_scores_perfectly(reference):
     assert scores["sustain_movement_ratio"] == pytest.approx(1.0, abs=0.05)
     assert scores["logmel_l1_db"] < 0.5
     assert scores["velocity_brightness_sign_share"] == 1.0 and scores["velocity_pairs"] == 8
+    assert scores["velocity_brightening_share"] == 1.0
     assert scores["real_velocity_brightening_pairs"] == 4             # the piano brightens, the violin does not
     assert scores["loudness_change_db"] == pytest.approx(scores["real_loudness_change_db"], abs=0.3)
     assert scores["morph_monotonic_share"] == 1.0 and scores["morph_pairs"] == 3
@@ -219,6 +220,7 @@ def test_a_static_source_misses_decay_movement_velocity_and_morphs(reference):
     assert scores["sustain_movement_ratio"] < 0.2
     assert scores["logmel_l1_db"] > 3
     assert scores["velocity_brightness_sign_share"] == pytest.approx(0.5)   # right only where the data is flat
+    assert scores["velocity_brightening_share"] == 0.0
     assert scores["loudness_change_db"] == pytest.approx(0.0, abs=1e-3)
     assert scores["morph_monotonic_share"] == 0.0            # every step alike: no morph at all
 
@@ -262,7 +264,8 @@ def tiny_release(tmp_path_factory, corpora):
     presets = {name: torch.randn(8, generator=torch.Generator().manual_seed(i))
                for i, name in enumerate(("acoustic-grand-piano", "violin", "flute"))}
     pipe = AudioPipeline("harmonic", vars(cfg), HarmonicGenerator(cfg), presets=presets,
-                         reference=build_reference(corpora[0], PITCHES, classifier_epochs=10, n_jobs=1, pitch_notes="held_out"),
+                         reference=build_reference(corpora[0], PITCHES, classifier_epochs=10, n_jobs=1,
+                                                   pitch_notes="held_out"),
                          living=living_reference_for_corpus(*corpora))
     return save(pipe, tmp_path_factory.mktemp("tiny") / "model")
 
