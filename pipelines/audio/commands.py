@@ -148,6 +148,17 @@ def data(args) -> int:
     return 0
 
 
+def _velocity_choice(model: dict, g_cfg: dict, corpus) -> bool:
+    """Whether G and D are conditioned on velocity: ``model.use_velocity`` true / false / "auto" (the default,
+    else the generator config's ``use_velocity``): auto means yes when the corpus holds two or more velocities."""
+    choice = model.get("use_velocity", g_cfg.get("use_velocity", "auto"))
+    if choice == "auto":
+        return len({r.velocity for r in corpus.records}) > 1
+    if not isinstance(choice, bool):
+        raise UsageError(f"model.use_velocity must be true, false or \"auto\", got {choice!r}")
+    return choice
+
+
 def make_task(options, args):
     """Build the :class:`~.task.AudioTask` for ``creative-gan train audio``."""
     from .data.nsynth import CorpusError, NoteDataset, read_corpus
@@ -169,6 +180,8 @@ def make_task(options, args):
         raise UsageError(str(exc)) from None
     g_cfg, d_cfg = dict(model["generator"]), dict(model["discriminator"])
     lo, hi = min(r.pitch for r in corpus.records), max(r.pitch for r in corpus.records)
+    use_velocity = _velocity_choice(model, g_cfg, corpus)
+    g_cfg["use_velocity"] = d_cfg["use_velocity"] = use_velocity       # G and D share the condition
     for cfg in (g_cfg, d_cfg):
         cfg.setdefault("pitch_min", min(lo, PITCH_MIN))
         cfg.setdefault("pitch_max", max(hi, PITCH_MAX))
@@ -180,14 +193,26 @@ def make_task(options, args):
         raise UsageError(f"audio model options do not build a {family} model: {reason}") from None
     notes = NoteDataset(corpus, clip_samples=int(model.get("clip_samples", 0)) or None,
                         progress=options.progress)
-    use_velocity = bool(g_cfg.get("use_velocity", False))
     mode_seeking = bool(model.get("mode_seeking", False))
+    share = model.get("reconstruct_share", 0.0)
+    if not isinstance(share, (int, float)) or not 0.0 <= share < 1.0:
+        raise UsageError(f"model.reconstruct_share must be a number in [0, 1), got {share!r}")
+    instruments, ids = None, []
+    if share > 0:
+        from .training.instruments import IgnoreInstrument, InstrumentLatents, instrument_index
+
+        if family == "spectral":
+            raise UsageError("model.reconstruct_share needs a waveform family (harmonic or wave), not spectral")
+        instruments, ids = instrument_index(notes.instrument)
+        G, D = InstrumentLatents(G, len(ids), G.config.latent_dim, seed=options.seed), IgnoreInstrument(D)
     return AudioTask(
-        generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout),
+        generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout, instruments),
+        reconstruct_share=float(share), instrument_ids=ids,
         latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking),
         image_like=False,              # mag+IF or waveform: no channel is a colour, no DiffAugment
         name=f"audio-{family}", family=family, g_config=g_cfg,
         corpus=corpus, build_bank=bool(model.get("bank", False)),
+        bank_options=dict(model["bank"]) if isinstance(model.get("bank"), dict) else {},
         layout=layout, use_velocity=use_velocity, paired_conditions=mode_seeking,
         corpus_info={"path": Path(args.data).resolve().name, "notes": len(corpus),   # no machine paths
                      "description": describe_corpus(args.data, len(corpus), (lo, hi)),

@@ -20,6 +20,16 @@ PRESETS: dict[str, dict] = {
         "model": {"family": "harmonic", "clip_samples": SAMPLE_RATE // 2, "generator": _TINY_HARMONIC_G,
                   "discriminator": _TINY_MEL_D, "mode_seeking": True},
     },
+    "tiny-living": {   # the `living` recipe's mechanics at test size: modulation, velocity, instrument latents
+        "steps": 20, "batch_size": 8, "loss": "hinge", "lr_g": 2e-4, "lr_d": 2e-4,
+        "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9],
+        "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/reconstruct": 0.2, "G/movement": 0.5},
+        "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
+        "model": {"family": "harmonic", "clip_samples": SAMPLE_RATE, "reconstruct_share": 0.5,
+                  "generator": dict(_TINY_HARMONIC_G, num_samples=SAMPLE_RATE, frame_layers=2, modulation=True,
+                                    max_noise_ratio=0.1, attack_noise_ratio=1.0),
+                  "discriminator": _TINY_MEL_D, "mode_seeking": True, "bank": {"steps": 3, "restarts": 2, "keep": 1}},
+    },
     "tiny-spectral": {
         "steps": 20, "batch_size": 8, "loss": "wgan_gp", "regularisers": {"drift": 0.001},
         "lr_g": 8e-4, "lr_d": 8e-4, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99],
@@ -75,7 +85,7 @@ PRESETS: dict[str, dict] = {
                                     use_velocity=True),
                   "discriminator": dict(latent_dim=64, fft_sizes=[1024], num_mels=64,
                                         channels=[16, 32, 64, 128], feature_dim=128),
-                  "mode_seeking": True, "bank": False},
+                  "mode_seeking": True, "bank": True},
     },
     # GANSynth's recipe: IF-mel 2×128×1024, WGAN-GP + drift + AC pitch loss, Adam 8e-4 β (0, 0.99) — GPU
     "gansynth": {

@@ -35,6 +35,8 @@ class AudioTask(GANTask):
     corpus: object = None              # the training corpus (for the preset bank and reference set)
     build_bank: bool = False           # attach a preset bank + evaluation reference at release
     reconstruct_share: float = 0.0     # share of each fake batch drawn from instrument latents (see instruments.py)
+    bank_options: dict = dataclasses.field(default_factory=dict)    # build_bank keywords (steps, restarts, keep)
+    instrument_ids: list = dataclasses.field(default_factory=list)   # latent index → corpus instrument id
 
     def sample_condition(self, real, generator, device):
         pitch = real["pitch"]
@@ -102,6 +104,7 @@ class AudioTask(GANTask):
         if self.corpus_info.get("description"):
             provenance.setdefault("corpus", self.corpus_info["description"])       # saved with the release
         layout = dataclasses.asdict(self.layout) if self.layout is not None else None
+        learned = getattr(generator_ema, "latents", None)
         generator_ema = getattr(generator_ema, "generator", generator_ema)   # drop the instrument latents
         pipe = AudioPipeline(self.family, self.g_config, copy.deepcopy(generator_ema), layout=layout,
                              corpus_info=self.corpus_info, **self.release_extras)
@@ -111,6 +114,9 @@ class AudioTask(GANTask):
 
             lo, hi = pipe.pitch_range
             pitches = [p for p in self.corpus.pitch_histogram() if lo <= p <= hi]
-            pipe.presets = build_bank(pipe, self.corpus)
+            init = None
+            if learned is not None and len(self.instrument_ids) == learned.shape[0]:
+                init = {inst: learned[i].detach().cpu()[None] for i, inst in enumerate(self.instrument_ids)}
+            pipe.presets = build_bank(pipe, self.corpus, init=init, **self.bank_options)
             pipe.reference = build_reference(self.corpus, pitches)
         return pipe
