@@ -125,20 +125,18 @@ def score_living(pipe, reference: LivingReference, max_morph_pairs: int = MAX_MO
     pitches = reference.pitches[keep]
     velocities = reference.velocities            # a model without velocity plays every velocity alike
     vr = reference.velocity_row
-    names = sorted(pipe.presets)
     P, V = len(pitches), len(velocities)
-    # every preset × pitch × velocity
-    z = torch.stack([pipe.presets[n].float().reshape(-1) for n in names]) if names else torch.zeros(0, pipe.latent_dim)
-    grid_z = z.repeat_interleave(P * V, 0)
-    grid_pitch = np.tile(np.repeat(pitches, V), len(names))
-    grid_vel = np.tile(velocities, len(names) * P)
-    notes = render_notes(pipe, grid_z, grid_pitch, grid_vel) if names else torch.zeros(0, pipe.note_samples)
-    desc = note_descriptors(notes, grid_pitch)
-    desc = {k: v.reshape(len(names), P, V, *v.shape[1:]) for k, v in desc.items()}
-    ref_notes = notes.reshape(len(names), P, V, -1)[:, :, vr]                      # [presets, P, T]
-    with torch.no_grad():
-        preset_db = logmel_db(ref_notes.reshape(len(names) * P, -1))
-    preset_db = preset_db.reshape(len(names), P, *preset_db.shape[1:])              # [presets, P, 64, F]
+    names = sorted(pipe.presets) if P else []     # the presets played: all of them, if any pitch is in range
+    desc, preset_db = {}, None
+    if names:                                     # every preset × pitch × velocity
+        z = torch.stack([pipe.presets[n].float().reshape(-1) for n in names])
+        grid_pitch = np.tile(np.repeat(pitches, V), len(names))
+        notes = render_notes(pipe, z.repeat_interleave(P * V, 0), grid_pitch, np.tile(velocities, len(names) * P))
+        desc = {k: v.reshape(len(names), P, V, *v.shape[1:]) for k, v in note_descriptors(notes, grid_pitch).items()}
+        with torch.no_grad():
+            preset_db = logmel_db(notes.reshape(len(names), P, V, -1)[:, :, vr].reshape(len(names) * P, -1))
+        preset_db = preset_db.reshape(len(names), P, *preset_db.shape[1:])          # [presets, P, 64, F]
+
     rd = {k: v[:, keep] for k, v in reference.descriptors.items()}
     out: dict = {}
     rows: dict = {}
@@ -182,7 +180,7 @@ def score_living(pipe, reference: LivingReference, max_morph_pairs: int = MAX_MO
                 "velocity_brightening_share": sign_share(flat(signs_m)[real_signs > 0], real_signs[real_signs > 0]),
                 "velocity_pairs": int(np.isfinite(real_signs).sum()),
                 "real_velocity_brightening_pairs": int((real_signs > 0).sum()),
-                "living_presets_matched": len(l1s), "living_presets": len(names)})
+                "living_presets_matched": len(l1s), "living_presets": len(pipe.presets)})
     if fit:
         out.update(_heldout(pipe, reference, keep, names, preset_db, fit_options or {}, progress, rows))
     out["living_seconds"] = time.perf_counter() - started

@@ -244,6 +244,19 @@ def test_heldout_fit_beats_the_presets_when_the_space_reaches_the_instrument(ref
     assert "heldout_programs" not in score_living(ToneSource(), reference, fit=False)
 
 
+def test_nothing_to_compare_gives_nan_not_an_error(reference):
+    bare = ToneSource()
+    bare.presets = {}
+    scores = score_living(bare, reference, fit=True, fit_options={"steps": 0, "restarts": 64})
+    assert all(math.isnan(scores[k]) for k in living_scores.HEADLINE) and scores["morph_pairs"] == 0
+    assert scores["heldout:viola"]["nearest_preset"] == "none" and scores["heldout_programs"] == 1
+    high = ToneSource()
+    high.pitch_range = (74, 84)                  # none of the reference pitches
+    scores = score_living(high, reference, fit=True)
+    assert math.isnan(scores["logmel_l1_db"]) and scores["living_presets"] == 3 and "heldout_programs" not in scores
+    assert scores["morph_pairs"] == 3            # morphs play at the middle of the range instead
+
+
 def test_a_folded_morph_is_not_monotone(reference):
     scores = living_scores.score_morphs(ToneSource(fold=True), seed=0)
     assert scores["morph_monotonic_share"] < 1.0
