@@ -119,4 +119,7 @@ class AudioTask(GANTask):
                 init = {inst: learned[i].detach().cpu()[None] for i, inst in enumerate(self.instrument_ids)}
             pipe.presets = build_bank(pipe, self.corpus, init=init, **self.bank_options)
             pipe.reference = build_reference(self.corpus, pitches)
+            from ..evaluate.living import living_reference_for_corpus
+
+            pipe.living = living_reference_for_corpus(self.corpus)     # real side of the living-timbre figures
         return pipe
