@@ -47,7 +47,7 @@ class RenderResult:
 def render_midi(source: NoteSource, midi, out_path=None, timbres=None, morph=None, track_timbres=None,
                 sample_rate: int | None = None, attack: float = 0.01, release: float = 0.3,
                 headroom_db: float = 1.0, block_seconds: float = 10.0, progress: bool = True,
-                batch_size: int = 64, velocity_exponent: float = 2.0, morph_steps: int = MORPH_STEPS,
+                batch_size: int = 64, velocity_exponent: float | None = None, morph_steps: int = MORPH_STEPS,
                 cache_mb: float = 64.0, loop_region: tuple[float, float] | None = None,
                 limits: RenderLimits | None = None) -> RenderResult:
     """Render `midi` (path or PrettyMIDI) through `source`; write `out_path` (.wav/.flac, 16-bit) or return audio.
@@ -58,7 +58,9 @@ def render_midi(source: NoteSource, midi, out_path=None, timbres=None, morph=Non
     morph} overrides per track. Default: the source's `default_timbre` (for a release model: its configured
     default, else its first preset by sorted name), else seed 0. `timbres` and `morph` exclude each other.
     attack/release: envelope seconds; a note sounds for duration + release. velocity: gain
-    (v/127)**velocity_exponent, plus the generation condition if source.has_velocity. sample_rate: output Hz
+    (v/127)**velocity_exponent, plus the generation condition if source.has_velocity; velocity_exponent
+    None = 0 for a velocity-conditioned source (its notes already get louder as in its data: a gain on top
+    would count velocity twice), else 2 (the standard MIDI velocity curve). sample_rate: output Hz
     (streaming soxr VHQ resampling). headroom_db: the absolute peak lands at -headroom_db dBFS.
     block_seconds: mixing block; batch_size: notes per generate call; cache_mb: generated-clip cache budget;
     morph_steps: morph quantisation per anchor interval; loop_region: (start_s, end_s) of the sustain loop
@@ -70,6 +72,8 @@ def render_midi(source: NoteSource, midi, out_path=None, timbres=None, morph=Non
     started = time.perf_counter()
     out = _check_output(out_path)
     _check_source(source)
+    if velocity_exponent is None:
+        velocity_exponent = 0.0 if getattr(source, "has_velocity", False) else 2.0
     limits = RenderLimits() if limits is None else limits
     if not isinstance(limits, RenderLimits):
         raise RenderError(f"limits must be a RenderLimits, got {type(limits).__name__}")

@@ -224,9 +224,16 @@ def test_identical_notes_generated_once(source):
     loud, soft = (np.abs(result.audio[int(t * SR):int((t + 0.5) * SR)]).max() for t in (0.6, 1.2))
     assert abs(loud / soft - (100 / 50) ** 2) < 0.05                    # velocity gain (v/127)**2
     conditioned = FakeNoteSource(has_velocity=True)
-    render(conditioned, make_midi(repeated), timbres="bright")
+    result = render(conditioned, make_midi(repeated), timbres="bright")
     assert conditioned.notes_generated == 2
     assert sorted(v for call in conditioned.calls for v in call["velocities"]) == [50, 100]
+    # a velocity-conditioned source makes its own loudness: no second velocity gain on top (this fake source
+    # ignores velocity, so both notes come out equally loud)
+    loud, soft = (np.abs(result.audio[int(t * SR):int((t + 0.5) * SR)]).max() for t in (0.6, 1.2))
+    assert abs(loud / soft - 1.0) < 0.02
+    result = render(FakeNoteSource(has_velocity=True), make_midi(repeated), timbres="bright", velocity_exponent=2)
+    loud, soft = (np.abs(result.audio[int(t * SR):int((t + 0.5) * SR)]).max() for t in (0.6, 1.2))
+    assert abs(loud / soft - (100 / 50) ** 2) < 0.05
 
 
 def test_batched_generation_asks_only_for_needed_samples(source):
