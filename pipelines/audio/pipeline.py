@@ -78,9 +78,16 @@ class AudioPipeline(Pipeline):
         if pitches.numel() and (pitches.min() < lo or pitches.max() > hi):
             raise ValueError(f"pitches must lie in this model's range {lo}-{hi}")
         vel = None
-        if self.has_velocity:
-            vel = torch.full_like(pitches, 100) if velocities is None else \
-                torch.as_tensor(velocities, dtype=torch.long).reshape(-1)
+        if self.has_velocity:   # None → 100 each, one value → every note; count and 0–127 checked (one line)
+            from .networks.spectral import velocity_condition
+
+            if velocities is not None and not torch.is_tensor(velocities):
+                velocities = np.asarray(velocities)
+                if velocities.dtype.kind not in "iu" and not (velocities.dtype.kind == "f"
+                                                              and np.all(velocities == np.round(velocities))):
+                    raise UsageError(f"velocities must be whole MIDI velocities 0-127, got {velocities.tolist()!r}")
+                velocities = velocities.astype(np.int64).reshape(-1)
+            vel = velocity_condition(pitches, velocities, "cpu")
         length = self.note_samples if num_samples is None else int(num_samples)
         outputs = []
         for start in range(0, pitches.shape[0], self.batch_size):

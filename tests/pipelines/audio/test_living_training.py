@@ -119,3 +119,20 @@ def test_instrument_latents_learn_their_instruments(corpus, tmp_path):
                  "--set", 'loss_weights={"G/adv": 0.0, "G/reconstruct": 1.0, "G/movement": 0.0}']) == 0
     recon = [row["G/reconstruct"] for row in read_metrics(run / "metrics.jsonl") if "G/reconstruct" in row]
     assert np.mean(recon[-5:]) < 0.75 * np.mean(recon[:5])
+
+
+def test_velocity_arguments_of_a_velocity_conditioned_harmonic_model():
+    from creative_gan.errors import UsageError
+    from creative_gan.pipelines.audio.pipeline import AudioPipeline
+
+    config = HarmonicGeneratorConfig.tiny(use_velocity=True, modulation=True)
+    pipe = AudioPipeline("harmonic", vars(config), HarmonicGenerator(config))
+    z = torch.randn(64)
+    one = pipe.generate([60, 64], z=z, velocities=120, num_samples=4000)
+    each = pipe.generate([60, 64], z=z, velocities=[120, 120], num_samples=4000)
+    np.testing.assert_array_equal(one, each)                        # one velocity plays every note
+    default = pipe.generate([60], z=z, num_samples=4000)
+    np.testing.assert_array_equal(default, pipe.generate([60], z=z, velocities=100, num_samples=4000))
+    for bad in ([100.5], ["loud"], [40, 80, 120], [200]):
+        with pytest.raises(UsageError):
+            pipe.generate([60, 64] if len(bad) != 1 else [60], z=z, velocities=bad, num_samples=4000)
