@@ -313,7 +313,7 @@ def test_cli_without_data_prints_the_headline_figures_first_then_the_rows(capsys
 def test_references_from_data_heldout_or_the_model(corpora, tiny_release, tmp_path):
     from argparse import Namespace
 
-    from creative_gan.pipelines.audio.commands import _living_reference
+    from creative_gan.pipelines.audio.evaluate.command import _living_reference
     from creative_gan.pipelines.audio.data.nsynth import CorpusWriter
     from creative_gan.release import load
 
