@@ -14,7 +14,8 @@ creative-gan data audio --out "$CORPUS" --pitches 24-84 --velocities 40,80,120 \
 # four programs kept out of training (harpsichord, viola, tenor sax, recorder): the hold-out fit
 creative-gan data audio --out "$HELDOUT" --programs 6,41,66,74 --pitches 24-84 --velocities 40,80,120
 # one torch thread: on a shared 2-core machine it is faster than two
-OMP_NUM_THREADS=1 creative-gan train audio --preset living --data "$CORPUS" --out "$RUN" --seed 0 --steps 5000
+OMP_NUM_THREADS=1 creative-gan train audio --preset living --data "$CORPUS" --heldout "$HELDOUT" --out "$RUN" --seed 0 \
+  --steps 5000
 OMP_NUM_THREADS=1 creative-gan evaluate audio --model "$RUN/model" --data "$CORPUS" --heldout "$HELDOUT" \
   --json "$RUN/metrics.json"
 echo "model: $RUN/model (copy it to creative_gan/assets/audio-default to ship it)"

@@ -66,6 +66,9 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--inspect", metavar="DIR", help="validate and describe an NSynth-format folder")
     elif verb == "train":
         parser.add_argument("--families", help="only these instrument families of the corpus (comma list)")
+        parser.add_argument("--heldout", metavar="CORPUS",
+                            help="NSynth-format corpus of instruments kept out of training: its notes are stored "
+                                 "with the release (preset bank models) for evaluate audio's hold-out fit")
     elif verb == "sample":
         parser.add_argument("--pitch", default="60", help="MIDI pitch(es), e.g. 60 or 48,60,72")
         parser.add_argument("--timbre", help="a preset name instead of seeds")
@@ -168,6 +171,14 @@ def make_task(options, args):
         corpus = read_corpus(args.data, families=families)
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
+    heldout = None
+    if getattr(args, "heldout", None):
+        try:
+            heldout = read_corpus(args.heldout)
+        except CorpusError as exc:
+            raise UsageError(f"--heldout: {exc}") from None
+        if {r.instrument for r in heldout.records} & {r.instrument for r in corpus.records}:
+            raise UsageError("--heldout shares instruments with --data: held-out instruments must be unseen")
     g_cfg, d_cfg = dict(model["generator"]), dict(model["discriminator"])
     lo, hi = min(r.pitch for r in corpus.records), max(r.pitch for r in corpus.records)
     use_velocity = _velocity_choice(model, g_cfg, corpus)
@@ -203,6 +214,8 @@ def make_task(options, args):
         name=f"audio-{family}", family=family, g_config=g_cfg,
         corpus=corpus, build_bank=bool(model.get("bank", False)),
         bank_options=dict(model["bank"]) if isinstance(model.get("bank"), dict) else {},
+        heldout=heldout, release_extras={"default_timbre": model["default_timbre"]}
+        if isinstance(model.get("default_timbre"), str) else {},
         layout=layout, use_velocity=use_velocity, paired_conditions=mode_seeking,
         corpus_info={"path": Path(args.data).resolve().name, "notes": len(corpus),   # no machine paths
                      "description": describe_corpus(args.data, len(corpus), (lo, hi)),

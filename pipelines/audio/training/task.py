@@ -36,6 +36,7 @@ class AudioTask(GANTask):
     build_bank: bool = False           # attach a preset bank + evaluation reference at release
     reconstruct_share: float = 0.0     # share of each fake batch drawn from instrument latents (see instruments.py)
     bank_options: dict = dataclasses.field(default_factory=dict)    # build_bank keywords (steps, restarts, keep)
+    heldout: object = None             # a corpus of instruments kept out of training (stored for evaluation)
     instrument_ids: list = dataclasses.field(default_factory=list)   # latent index → corpus instrument id
 
     def sample_condition(self, real, generator, device):
@@ -121,5 +122,5 @@ class AudioTask(GANTask):
             pipe.reference = build_reference(self.corpus, pitches)
             from ..evaluate.living import living_reference_for_corpus
 
-            pipe.living = living_reference_for_corpus(self.corpus)     # real side of the living-timbre figures
+            pipe.living = living_reference_for_corpus(self.corpus, self.heldout)   # real side of the living figures
         return pipe

@@ -42,6 +42,18 @@ def corpus(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory):
+    """One GM program never trained on (40 violin), same pitches and velocities."""
+    root = tmp_path_factory.mktemp("living-heldout")
+    with CorpusWriter(root) as writer:
+        for pitch in PITCHES:
+            for velocity in (40, 120):
+                writer.add(_note(pitch, velocity, 3.0, 0.7), pitch=pitch, velocity=velocity, instrument=40,
+                           family="string")
+    return root
+
+
 def _modulated(**overrides) -> HarmonicGenerator:
     torch.manual_seed(0)
     return HarmonicGenerator(HarmonicGeneratorConfig.tiny(modulation=True, frame_layers=2, **overrides)).eval()
@@ -95,10 +107,16 @@ def test_instrument_latents_replace_z_only_where_asked():
     torch.testing.assert_close(mixed, direct)
 
 
-def test_tiny_living_trains_reconstructs_and_ships_a_fitted_bank(corpus, tmp_path):
+def test_tiny_living_trains_reconstructs_and_ships_a_fitted_bank(corpus, heldout, tmp_path, capsys):
+    from creative_gan.pipelines.audio.evaluate.living import LivingReference
+
     run = tmp_path / "run"
+    assert main(["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--out", str(tmp_path / "x"),
+                 "--steps", "4", "--no-progress", "--heldout", str(corpus)]) == 2      # not held out at all
+    assert "--heldout shares instruments" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "model").exists()
     assert main(["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--out", str(run),
-                 "--steps", "4", "--no-progress", "--seed", "1"]) == 0
+                 "--steps", "4", "--no-progress", "--seed", "1", "--heldout", str(heldout)]) == 0
     rows = read_metrics(run / "metrics.jsonl")
     assert {"G/reconstruct", "G/movement"} <= set(rows[-1])
     assert all(math.isfinite(v) for row in rows for v in row.values())
@@ -108,6 +126,8 @@ def test_tiny_living_trains_reconstructs_and_ships_a_fitted_bank(corpus, tmp_pat
     assert not (pipe.presets["acoustic-grand-piano"] == pipe.presets["trumpet"]).all()
     soft, loud = pipe.generate([60, 60], z=pipe.presets["trumpet"], velocities=[40, 120])
     assert not np.array_equal(soft, loud)
+    living = LivingReference.from_tensors(pipe.living)                  # stored for evaluate audio
+    assert sorted(zip(living.programs.tolist(), living.heldout.tolist())) == [(0, False), (40, True), (56, False)]
 
 
 def test_instrument_latents_learn_their_instruments(corpus, tmp_path):
