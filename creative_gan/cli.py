@@ -18,9 +18,9 @@ from .errors import CreativeGANError, Terminated, UsageError
 from .stop_signals import stop_signals_raise
 
 CORE_VERBS = ("train", "sample", "evaluate")
-ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export", "demo")
+ALL_VERBS = ("list", "train", "sample", "evaluate", "data", "render", "export", "timbre", "demo")
 #: verbs that only run trained models: one torch thread (see creative_gan.threads)
-INFERENCE_VERBS = ("sample", "evaluate", "render", "export", "demo")
+INFERENCE_VERBS = ("sample", "evaluate", "render", "export", "timbre", "demo")
 #: OSErrors that describe the user's files or disk, not a bug: one line, exit code 2
 USER_OS_ERRORS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
                   errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT, errno.ELOOP, errno.EFBIG,
@@ -97,7 +97,7 @@ def _base_parser() -> argparse.ArgumentParser:
 
     names = ", ".join(pipeline_names()) or "none registered"
     parser = _Parser(prog="creative-gan", description=(
-        "GANs for creative work. Verbs: list, train, sample, evaluate, data, render, export, demo.\n"
+        "GANs for creative work. Verbs: list, train, sample, evaluate, data, render, export, timbre, demo.\n"
         f"Pipelines: {names}.\nRun `creative-gan <verb> <pipeline> --help` for a verb's options."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"creative-gan {__version__}")
