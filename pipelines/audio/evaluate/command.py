@@ -58,8 +58,14 @@ def run(pipe, args) -> dict:
     jobs = {"n_jobs": min(2, os.cpu_count() or 1)}    # pYIN worker processes: asked for here, never by default
     living = _living_reference(pipe, args)             # corpora checked before the long work starts
 
+    # a velocity-conditioned model plays the reference's velocity layers in turn, as the real notes span them
+    layers = [100]
+    if pipe.has_velocity:
+        layers = sorted(int(v) for v in getattr(living, "velocities", [])) or [100]
+
     def generate(asked: torch.Tensor, seed: int) -> np.ndarray:
-        return pipe.generate(asked, seed=[seed * 1_000_000 + i for i in range(len(asked))])
+        velocities = [layers[i % len(layers)] for i in range(len(asked))] if pipe.has_velocity else None
+        return pipe.generate(asked, seed=[seed * 1_000_000 + i for i in range(len(asked))], velocities=velocities)
 
     if args.data:
         try:
@@ -67,6 +73,8 @@ def run(pipe, args) -> dict:
         except CorpusError as exc:
             raise UsageError(str(exc)) from None
         pitches = [p for p in pitches if p in corpus.pitch_histogram()]
+        if pipe.has_velocity:
+            layers[:] = sorted({r.velocity for r in corpus.records})
         if not pitches:
             raise UsageError(f"{args.data}: no notes in this model's pitch range {lo}-{hi}")
         try:

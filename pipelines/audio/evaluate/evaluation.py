@@ -200,8 +200,11 @@ def matched_frechet_distance(reference: RealReference, embeddings: np.ndarray, s
     return float(np.mean([distance(embeddings[rng.permutation(len(embeddings))[:n_match]]) for _ in range(draws)]))
 
 
-def score_generated(audio, asked_pitches, reference: RealReference, n_jobs: int | None = None) -> dict[str, float]:
-    """All figures for generated notes ``audio`` ``[N, T]`` (16 kHz) asked at MIDI ``asked_pitches`` ``[N]``."""
+def score_generated(audio, asked_pitches, reference: RealReference, n_jobs: int | None = None,
+                    fd_audio=None) -> dict[str, float]:
+    """All figures for generated notes ``audio`` ``[N, T]`` (16 kHz) asked at MIDI ``asked_pitches`` ``[N]``;
+    ``fd_audio`` ``[M, T]``: other generated notes to take the Fréchet distance on instead (as many as the real
+    held-out notes, so both sides of the comparison carry the same small-sample bias)."""
     audio = np.asarray(_as_numpy(audio), dtype=np.float32)
     asked = np.asarray(_as_numpy(asked_pitches), dtype=np.int64).reshape(-1)
     if audio.ndim != 2 or len(audio) != len(asked):
@@ -214,13 +217,21 @@ def score_generated(audio, asked_pitches, reference: RealReference, n_jobs: int 
     started = time.perf_counter()
     fake_ndb = ndb_against_bins(reference.ndb_bins, note_spectra(audio))
     class_pitch, _, embeddings = classify_notes(reference.classifier, audio)
+    if fd_audio is not None:
+        fd_audio = np.asarray(_as_numpy(fd_audio), dtype=np.float32)
+        fd_audio = _fit_to_length(np.where(np.isfinite(fd_audio), fd_audio, 0.0).astype(np.float32),
+                                  reference.note_samples)
+        _, _, fd_embeddings = classify_notes(reference.classifier, fd_audio)
+    else:
+        fd_embeddings = embeddings
     mfcc = mfcc_stats(audio)
     real_by_pitch = group_by_pitch(reference.mfcc_embeddings, reference.mfcc_pitches)
     timings["features_seconds"] = time.perf_counter() - started
     figures = {
         "pitch_accuracy": detected.accuracy, "pitch_entropy": pitch_entropy(detected.detected),
         "ndb": fake_ndb.count, "ndb_fraction": fake_ndb.fraction,
-        "frechet_distance": matched_frechet_distance(reference, embeddings),
+        "frechet_distance": matched_frechet_distance(reference, fd_embeddings),
+        "num_frechet_notes": len(fd_embeddings),
         "diversity_ratio": diversity_ratio(group_by_pitch(mfcc, asked), real_by_pitch,
                                            reference.mfcc_mean, reference.mfcc_std),
         "classifier_pitch_accuracy": float((class_pitch == asked).mean()),
@@ -252,8 +263,16 @@ def evaluate_notes(generate_fn: GenerateFn, real_corpus=None,
     asked = torch.tensor(np.repeat(pitches, n_per_pitch), dtype=torch.long)
     started = time.perf_counter()
     audio = np.asarray(_as_numpy(generate_fn(asked, seed)), dtype=np.float32)
-    generate_seconds = time.perf_counter() - started
     if audio.ndim != 2 or audio.shape[0] != len(asked):
         raise ValueError(f"generate_fn returned shape {audio.shape}; expected [{len(asked)}, samples]")
-    scores = score_generated(audio, asked, real, n_jobs=reference_options.get("n_jobs"))
+    # the real Fréchet figure is measured on the held-out notes: take the generated one on as many notes
+    n_match = int(real.figures.get("num_real_held_out", 0))
+    fd_audio = None
+    if n_match > len(asked):
+        fd_asked = torch.tensor([pitches[i % len(pitches)] for i in range(n_match)], dtype=torch.long)
+        fd_audio = np.asarray(_as_numpy(generate_fn(fd_asked, seed + 1)), dtype=np.float32)
+        if fd_audio.ndim != 2 or fd_audio.shape[0] != n_match:
+            raise ValueError(f"generate_fn returned shape {fd_audio.shape}; expected [{n_match}, samples]")
+    generate_seconds = time.perf_counter() - started
+    scores = score_generated(audio, asked, real, n_jobs=reference_options.get("n_jobs"), fd_audio=fd_audio)
     return {**scores, **real.figures, "generate_seconds": generate_seconds, "n_per_pitch": n_per_pitch}

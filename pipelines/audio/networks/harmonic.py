@@ -33,7 +33,8 @@ NUM_TIME_FEATURES = len(_DECAY_SECONDS) + 1 + len(_RELEASE_SECONDS)
 _ONSET_FEATURE = _DECAY_SECONDS.index(0.01)                                     # exp(−t / 10 ms)
 _RELEASE_FEATURE = len(_DECAY_SECONDS) + 1 + _RELEASE_SECONDS.index(0.3)        # 1 − exp(−(t − off) / 0.3 s)
 _ATTACK_NOISE_FEATURE = _DECAY_SECONDS.index(0.04)                              # exp(−t / 40 ms)
-_JITTER_HZ = (1.7, 4.3, 9.1)                                                    # level-jitter sines
+_JITTER_HZ = (1.7, 4.3, 9.1)
+_VELOCITY_CENTRE = 80.0                                                         # "split" velocity: no gain here                                                    # level-jitter sines
 
 
 @dataclass
@@ -59,6 +60,10 @@ class HarmonicGeneratorConfig:
     frame_layers: int = 1                  # hidden layers of the per-frame network after the FiLM'd time basis
     modulation: bool = False               # per-note tremolo/vibrato-like LFO, partial shimmer and level jitter
     attack_noise_ratio: float = 0.0        # extra noise allowance at the onset (× harmonic power, 40-ms decay)
+    # "input": velocity/127 is one more trunk input (it may change everything); "split": the note code comes
+    # from (z, pitch) alone and velocity acts through a learned per-note gain slope plus a timbre shift of the
+    # code that starts at zero — an instrument whose velocity only changes loudness stays exactly that way
+    velocity_mode: str = "input"
 
     @property
     def num_pitches(self) -> int:
@@ -113,7 +118,10 @@ class HarmonicGenerator(nn.Module):
                                                   config.num_harmonics, config.num_noise_bands)
         num_pitch_features = pitch_features(torch.tensor([config.pitch_min]), config.pitch_min, config.pitch_max,
                                             config.pitch_feature_spacing).shape[1]
-        in_features = config.latent_dim + num_pitch_features + int(config.use_velocity)
+        if config.velocity_mode not in ("input", "split"):
+            raise ValueError(f"velocity_mode must be 'input' or 'split', got {config.velocity_mode!r}")
+        self.split_velocity = bool(config.use_velocity and config.velocity_mode == "split")
+        in_features = config.latent_dim + num_pitch_features + int(config.use_velocity and not self.split_velocity)
         self.latent_norm = PixelNorm()
         self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.LeakyReLU(0.2),
                                    nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
@@ -133,6 +141,9 @@ class HarmonicGenerator(nn.Module):
             pattern = torch.randn(harmonics, generator=torch.Generator().manual_seed(7))
             self.register_buffer("shimmer_pattern", pattern / pattern.std(), persistent=False)
         self.frame_head = nn.Linear(frame_hidden, 1 + harmonics + bands)
+        if self.split_velocity:
+            self.velocity_gain = nn.Linear(hidden, 1)          # softplus → ln-amplitude per unit of velocity/127
+            self.velocity_shift = nn.Linear(hidden, hidden)    # code += (v − v₀) · shift(code); starts at 0
         self.synth = HarmonicNoiseSynth(config.sample_rate, config.hop_size, harmonics, bands)
         self._init_weights()
 
@@ -155,20 +166,33 @@ class HarmonicGenerator(nn.Module):
         self.frame_head.weight.mul_(0.3)      # time variation starts gentle; the per-note profile carries timbre
         self.static_noise.bias.fill_(-2.0)
         self.inharmonicity_head.bias.fill_(-3.0)
+        if self.split_velocity:     # ≈ +19 dB from velocity 40 to 120 at start (FluidR3's and MIDI's usual)
+            nn.init.normal_(self.velocity_gain.weight, std=0.1 / math.sqrt(hidden))
+            self.velocity_gain.bias.fill_(3.45)
+            nn.init.zeros_(self.velocity_shift.weight)
+            nn.init.zeros_(self.velocity_shift.bias)
         if self.config.modulation:
             nn.init.normal_(self.modulation_head.weight, std=0.5 / math.sqrt(hidden))
             self.modulation_head.bias.copy_(torch.tensor([0.0, -2.0, -2.0, -2.0]))
 
-    def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None) -> torch.Tensor:
-        """Per-note code [B, hidden_dim] from unit-RMS z, the smooth pitch code and velocity/127."""
+    def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None):
+        """(per-note code [B, hidden_dim], ln-amplitude gain [B] or None) from unit-RMS z, the smooth pitch code
+        and velocity (velocity/127 as an input, or — "split" mode — a gain slope and a code shift)."""
         cfg = self.config
         parts = [self.latent_norm(z), pitch_features(pitch, cfg.pitch_min, cfg.pitch_max, cfg.pitch_feature_spacing)]
         if cfg.use_velocity:
             if velocity is None:
                 velocity = torch.full_like(pitch, 100)
             check_label_range(velocity, 0, 127, "velocity")
-            parts.append(velocity.float()[:, None] / 127.0)
-        return self.trunk(torch.cat(parts, dim=1))
+            if not self.split_velocity:
+                parts.append(velocity.float()[:, None] / 127.0)
+        code = self.trunk(torch.cat(parts, dim=1))
+        if not self.split_velocity:
+            return code, None
+        offset = (velocity.float() - _VELOCITY_CENTRE)[:, None] / 127.0                    # [B, 1]
+        slope = F.softplus(self.velocity_gain(code))                                         # [B, 1]
+        code = code + offset * self.velocity_shift(code)
+        return code, (offset * slope)[:, 0]
 
     def controls(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
                  num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> dict:
@@ -189,7 +213,7 @@ class HarmonicGenerator(nn.Module):
         note_off = cfg.note_off_seconds if note_off is None else note_off
         note_off = torch.as_tensor(note_off, dtype=torch.float32, device=z.device).expand(z.shape[0])
 
-        code = self._note_code(z, pitch, velocity)                                          # [B, H]
+        code, log_gain = self._note_code(z, pitch, velocity)                                # [B, H], [B]
         scale, shift = self.film(code)[:, None].chunk(2, dim=-1)
         times = time_features(num_frames, cfg.hop_size, cfg.sample_rate, note_off)           # [B, F, P]
         hidden = F.leaky_relu(self.time_projection(times) * (1 + scale) + shift, 0.2)
@@ -219,6 +243,8 @@ class HarmonicGenerator(nn.Module):
         amplitude = torch.sigmoid(amp_logit[..., 0] + envelope_prior)                       # [B, F]
         if level_modulation is not None:
             amplitude = amplitude * torch.exp(level_modulation)
+        if log_gain is not None:
+            amplitude = amplitude * torch.exp(log_gain)[:, None]
         harmonic_amplitudes = amplitude[..., None] * distribution
         # noise RMS ≤ √(ratio · harmonic power); harmonic power = Σ a_k² / 2
         harmonic_power = harmonic_amplitudes.pow(2).sum(dim=-1, keepdim=True) / 2

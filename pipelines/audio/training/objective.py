@@ -43,7 +43,7 @@ class NoteObjective(Objective):
     def g_terms(self, step: GStep) -> dict:
         """``pitch_ce`` of D's pitch head on the fakes, plus ``mode_seeking`` over the paired halves; with
         instrument latents also ``reconstruct`` (log-mel L1 in dB of the re-made notes against the real ones)
-        and ``movement`` (|sustain level movement of re-made − real| in dB)."""
+        ``movement`` and ``envelope`` (see :func:`reconstruction_terms`)."""
         fake, z = step.fake, step.z
         terms = {"pitch_ce": F.cross_entropy(step.fake_out.aux["pitch_logits"].float(),
                                              step.cond["pitch"] - self.pitch_min)}
@@ -63,10 +63,15 @@ class NoteObjective(Objective):
 
 def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
     """``reconstruct``: mean log-mel L1 (dB) of fake [R, T] against real [R, T]; ``movement``: mean |sustain
-    level movement (dB) of fake − of real| (the L1 alone would average vibrato and tremolo away)."""
+    level movement (dB) of fake − of real| (the L1 alone would average vibrato and tremolo away); ``envelope``:
+    mean |level (dB) of fake − of real| per frame (decay and release, floored 60 dB under the real peak)."""
     from ..dsp.features import level_db, logmel_db, logmel_l1_db, sustain_movement_db
 
     real = real.float()
     loss = logmel_l1_db(logmel_db(fake), logmel_db(real)).mean()
-    movement = (sustain_movement_db(level_db(fake)) - sustain_movement_db(level_db(real))).abs().mean()
-    return {"reconstruct": loss, "movement": movement}
+    fake_level, real_level = level_db(fake), level_db(real)
+    movement = (sustain_movement_db(fake_level) - sustain_movement_db(real_level)).abs().mean()
+    # the broadband level curve on its own (decays, release), each floored 60 dB under the real note's peak
+    floor = real_level.amax(dim=1, keepdim=True).detach() - 60.0
+    envelope = (torch.maximum(fake_level, floor) - torch.maximum(real_level, floor)).abs().mean()
+    return {"reconstruct": loss, "movement": movement, "envelope": envelope}

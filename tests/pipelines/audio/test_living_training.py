@@ -156,3 +156,20 @@ def test_velocity_arguments_of_a_velocity_conditioned_harmonic_model():
     for bad in ([100.5], ["loud"], [40, 80, 120], [200]):
         with pytest.raises(UsageError):
             pipe.generate([60, 64] if len(bad) != 1 else [60], z=z, velocities=bad, num_samples=4000)
+
+
+def test_split_velocity_starts_as_pure_gain_and_can_learn_timbre():
+    gen = _modulated(use_velocity=True, velocity_mode="split")
+    z, pitch = torch.randn(2, 64, generator=torch.Generator().manual_seed(3)), torch.tensor([48, 60])
+    with torch.no_grad():
+        soft = gen(z, pitch, torch.tensor([40, 40]), num_samples=8000)
+        loud = gen(z, pitch, torch.tensor([120, 120]), num_samples=8000)
+        ratio = (loud.pow(2).mean(1) / soft.pow(2).mean(1)).sqrt()
+        # same note shape, ≈ 19 dB louder: velocity only scales it until training says otherwise
+        torch.testing.assert_close(loud, soft * ratio[:, None], rtol=1e-4, atol=1e-6)
+        assert 15 < float(20 * torch.log10(ratio).mean()) < 23
+        gen.velocity_shift.bias.fill_(0.5)
+        louder = gen(z, pitch, torch.tensor([120, 120]), num_samples=8000)
+        softer = gen(z, pitch, torch.tensor([40, 40]), num_samples=8000)
+    ratio = (louder.pow(2).mean(1) / softer.pow(2).mean(1)).sqrt()
+    assert (louder - softer * ratio[:, None]).abs().max() > 1e-3

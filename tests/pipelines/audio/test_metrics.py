@@ -197,6 +197,16 @@ def test_evaluate_notes_with_corpus_and_with_stored_reference(corpus_dir, tmp_pa
     for key in ("pitch_accuracy", "ndb", "frechet_distance", "diversity_ratio", "classifier_pitch_accuracy"):
         assert without_corpus[key] == pytest.approx(with_corpus[key], rel=1e-4, abs=1e-6), key
 
+    # fewer generated notes than real held-out ones: the Fréchet figure is taken on as many as the real one
+    calls = []
+    def counting(pitches: torch.Tensor, seed: int) -> np.ndarray:
+        calls.append((len(pitches), seed))
+        return generate(pitches, seed)
+    few = evaluate_notes(counting, None, PITCHES[:5], n_per_pitch=2, seed=0, reference=stored, n_jobs=1)
+    assert few["num_generated"] == 10 and few["num_frechet_notes"] == few["num_real_held_out"] == 20
+    assert calls == [(10, 0), (20, 1)]
+    assert without_corpus["num_frechet_notes"] == 50
+
     with pytest.raises(ValueError, match="real_corpus or a stored reference"):
         evaluate_notes(generate, None, PITCHES, 1)
     with pytest.raises(ValueError, match="expected"):
