@@ -72,6 +72,8 @@ def build_audio_demo(pipe) -> None:
             note_timbre = gr.Dropdown(choices, value=default, allow_custom_value=True, label="Timbre",
                                       elem_id="explorer-timbre")
             note_dice = gr.Button("Random timbre", elem_id="explorer-random")
+            velocity = gr.Slider(1, 127, value=100, step=1, label=calls.velocity_label(pipe),
+                                 elem_id="explorer-velocity")
             play = gr.Button("Play note", variant="primary", elem_id="explorer-play")
         with gr.Row():
             note_audio = gr.Audio(label="Note", type="numpy", interactive=False,
@@ -101,6 +103,25 @@ def build_audio_demo(pipe) -> None:
             sfz_file = gr.File(label="Instrument (.zip: .sfz + samples)", interactive=False, elem_id="sfz-file")
             sfz_info = gr.Markdown(elem_id="sfz-info")
 
+    with gr.Accordion("Timbre from a recording", open=False):
+        gr.Markdown("Upload one note of an instrument (WAV, FLAC or OGG). The model's timbre closest to it is "
+                    "found by fitting, kept as a preset under the name you give, and offered in every timbre "
+                    "list of this tab (until the app stops). Leave the pitch empty to detect it.")
+        with gr.Row():
+            recording = gr.File(label="Recording of one note", file_types=calls.RECORDING_TYPES, type="filepath",
+                                elem_id="fit-upload")
+            with gr.Column():
+                fit_pitch = gr.Textbox("", label="Pitch (MIDI number or name like A3; empty: detect)",
+                                       elem_id="fit-pitch")
+                fit_name = gr.Textbox("my-timbre", label="Preset name", elem_id="fit-name")
+                fit_button = gr.Button("Fit timbre", variant="primary", elem_id="fit-button")
+        with gr.Row():
+            fit_audio = gr.Audio(label="The model's note in the fitted timbre", type="numpy", interactive=False,
+                                 buttons=AUDIO_BUTTONS, elem_id="fit-audio")
+            fit_original = gr.Audio(label="Your recording", type="numpy", interactive=False,
+                                    buttons=AUDIO_BUTTONS, elem_id="fit-original")
+        fit_info = gr.Markdown(elem_id="fit-info")
+
     def do_render(example, upload, timbre, use_morph, morph, tracks, file_format,
                   progress=gr.Progress(track_tqdm=True)):
         return calls.render_piece(pipe, example, upload, timbre, use_morph, morph, tracks, file_format,
@@ -113,12 +134,33 @@ def build_audio_demo(pipe) -> None:
     note_dice.click(lambda: calls.random_timbre(), None, note_timbre, api_name=False, queue=False)
     render.click(ui(do_render), [example, upload, timbre, use_morph, morph, tracks, file_format],
                  [player, roll, spectrum, download, summary], api_name="audio_render", **heavy_event())
-    play.click(ui(functools.partial(calls.play_note, pipe)), [pitch, note_timbre], [note_audio, note_info],
-               api_name="audio_note", **light_event())
-    morph_button.click(ui(functools.partial(calls.morph_row, pipe)), [pitch, timbre_a, timbre_b, count],
+    play.click(ui(functools.partial(calls.play_note, pipe)), [pitch, note_timbre, velocity],
+               [note_audio, note_info], api_name="audio_note", **light_event())
+    morph_button.click(ui(functools.partial(calls.morph_row, pipe)), [pitch, timbre_a, timbre_b, count, velocity],
                        [row_audio, row_info], api_name="audio_morph_row", **light_event())
+    shipped = frozenset(pipe.presets)
+
+    def do_fit(path, pitch_text, name, progress=gr.Progress(track_tqdm=True)):
+        return fit_timbre_outputs(pipe, path, pitch_text, name, protected=shipped, progress=True)
+
+    fit_button.click(ui(do_fit), [recording, fit_pitch, fit_name],
+                     [fit_audio, fit_original, fit_info, note_timbre, timbre, timbre_a, timbre_b, sfz_timbre,
+                      sfz_morph], api_name="audio_fit_timbre", **heavy_event())
     sfz_button.click(ui(functools.partial(export_instrument_zip, pipe)), [sfz_timbre, sfz_morph, sfz_every],
                      [sfz_file, sfz_info], api_name="audio_export_instrument", **heavy_event())
+
+
+def fit_timbre_outputs(pipe, path, pitch_text, name, protected=(), progress: bool = False) -> tuple:
+    """The "Fit timbre" button: fit and keep the recording's timbre, then refresh every timbre dropdown.
+
+    Returns ``(fitted note, recording, info line, note-explorer timbre update (choices, value: the new
+    preset), piece / morph-from / morph-to / SFZ timbre updates (choices), SFZ morph-to update (choices with "")``.
+    """
+    fitted, original, info, chosen = calls.fit_recording(pipe, path, pitch_text, name, protected=protected,
+                                                         progress=progress)
+    choices = calls.timbre_choices(pipe)
+    return (fitted, original, info, gr.update(choices=choices, value=chosen),
+            *(gr.update(choices=choices) for _ in range(4)), gr.update(choices=[""] + choices))
 
 
 def export_instrument_zip(pipe, timbre: str, morph_to: str = "", every=3) -> tuple[str, str]:

@@ -181,20 +181,64 @@ def _check_pitch(pipe, pitch) -> int:
     return value
 
 
-def play_note(pipe, pitch, timbre: str):
-    """One 4-s note: ``((sample_rate, int16 [64000]), "generated in N ms")``."""
+def velocity_label(pipe) -> str:
+    """The velocity slider's label: what velocity does for this model."""
+    if pipe.has_velocity:
+        return "Velocity (MIDI 1-127: loudness and brightness, as the model learned them)"
+    return "Velocity (MIDI 1-127: gain (v/127)² only, this model has no velocity conditioning)"
+
+
+def check_velocity(velocity) -> int:
+    """A MIDI velocity 1-127 from the slider (a whole number); UsageError (one line) otherwise."""
+    try:
+        value = float(velocity)
+    except (TypeError, ValueError):
+        raise UsageError(f"velocity {velocity!r} is not a number") from None
+    if not math.isfinite(value) or value != round(value) or not 1 <= value <= 127:
+        raise UsageError(f"velocity must be a whole number from 1 to 127 (got {velocity!r})")
+    return int(value)
+
+
+def velocity_notes(pipe, pitches, z, velocity, num_samples: int | None = None) -> tuple[np.ndarray, str]:
+    """Notes ``[N, T]`` float32 at MIDI ``velocity`` (1-127), levelled for listening, and a phrase saying how.
+
+    A velocity-conditioned model (``pipe.has_velocity``) plays them at ``velocity``; they are scaled by one gain
+    that puts the same notes at velocity 127 at peak 0.9, so a soft note sounds as much softer (and as much
+    darker, where the model learned that) as the model makes it. A model without velocity conditioning plays
+    them peak-normalised to 0.9 times the MIDI gain ``(velocity/127)²``, the gain the renderer gives such models.
+    ``z`` ``[N, D]``.
+    """
+    velocity = check_velocity(velocity)
+    count = len(pitches)
+    if pipe.has_velocity:
+        both = pipe.generate(list(pitches) * 2, z=torch.cat([z, z]), velocities=[velocity] * count + [127] * count,
+                             num_samples=num_samples)
+        peak = float(np.abs(both).max())
+        notes = both[:count] * (0.9 / peak if peak > 0 else 1.0)
+        return notes.astype(np.float32), f"velocity {velocity} (level relative to velocity 127)"
+    notes = pipe.generate(list(pitches), z=z, num_samples=num_samples)
+    peak = float(np.abs(notes).max())
+    gain = (velocity / 127) ** 2
+    notes = notes * ((0.9 / peak if peak > 0 else 1.0) * gain)
+    return notes.astype(np.float32), (f"velocity {velocity} as gain only ({20 * math.log10(gain):+.1f} dB; "
+                                      "this model has no velocity conditioning)")
+
+
+def play_note(pipe, pitch, timbre: str, velocity=100):
+    """One 4-s note at MIDI ``velocity``: ``((sample_rate, int16 [64000]), "generated in N ms")``."""
+    from creative_gan.pipelines.audio.render.timbre import resolve_timbre
+
     value = _check_pitch(pipe, pitch)
     spec = check_timbre(pipe, timbre)
     started = time.perf_counter()
-    note = pipe.generate_notes([value], timbre=spec)[0]
+    notes, how = velocity_notes(pipe, [value], resolve_timbre(pipe, spec).float().reshape(1, -1), velocity)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    peak = float(np.abs(note).max())
-    note = note / peak * 0.9 if peak > 0 else note
-    return (pipe.sample_rate, to_int16(note)), f"MIDI {value} as {spec}: generated in {elapsed_ms:.0f} ms"
+    return (pipe.sample_rate, to_int16(notes[0])), f"MIDI {value} as {spec}, {how}: generated in {elapsed_ms:.0f} ms"
 
 
-def morph_row(pipe, pitch, timbre_a: str, timbre_b: str, count=8):
-    """``count`` notes at ``pitch`` whose timbre moves from A to B (slerp of their latents), one per second.
+def morph_row(pipe, pitch, timbre_a: str, timbre_b: str, count=8, velocity=100):
+    """``count`` notes at ``pitch`` and MIDI ``velocity`` whose timbre moves from A to B (slerp of their
+    latents), one per second.
 
     Returns ``((sample_rate, int16 [count·sr]), summary line)``.
     """
@@ -212,13 +256,79 @@ def morph_row(pipe, pitch, timbre_a: str, timbre_b: str, count=8):
     steps = torch.linspace(0.0, 1.0, count)
     latents = slerp(a.expand(count, -1), b.expand(count, -1), steps)               # [count, D]
     length = int(MORPH_NOTE_SECONDS * pipe.sample_rate)
-    notes = pipe.generate([value] * count, z=latents, num_samples=length)                    # [count, length]
-    notes = notes.numpy() if isinstance(notes, torch.Tensor) else np.asarray(notes, np.float32)
+    notes, how = velocity_notes(pipe, [value] * count, latents, velocity, num_samples=length)   # [count, length]
     fade = np.ones(length, np.float32)
     tail = int(0.1 * pipe.sample_rate)
     fade[-tail:] = np.linspace(1.0, 0.0, tail, dtype=np.float32)
     row = (notes * fade).reshape(-1)
-    peak = float(np.abs(row).max())
-    row = row / peak * 0.9 if peak > 0 else row
-    summary = f"{count} notes at MIDI {value}: {timbre_a.strip()} → {timbre_b.strip()}"
+    summary = f"{count} notes at MIDI {value}, {how}: {timbre_a.strip()} → {timbre_b.strip()}"
     return (pipe.sample_rate, to_int16(row)), summary
+
+
+#: Adam steps of the app's timbre fit (the CLI's default is 150): a few seconds for one note
+FIT_STEPS = 100
+#: formats the recording upload offers (soundfile reads them; anything else is refused by content)
+RECORDING_TYPES = [".wav", ".flac", ".ogg"]
+
+
+def parse_pitch(text) -> int | None:
+    """The fit's pitch box: empty → ``None`` (detect it), a MIDI number (``57``) or a note name (``A3``)."""
+    value = "" if text is None else str(text).strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        import pretty_midi
+
+        try:
+            return int(pretty_midi.note_name_to_number(value))
+        except (ValueError, KeyError, IndexError):
+            raise UsageError(f"pitch {value!r} is not a MIDI note number (57) or note name (A3); "
+                             "leave it empty to detect it") from None
+    if not math.isfinite(number) or number != round(number):
+        raise UsageError(f"pitch {value!r} is not a whole MIDI note number")
+    return int(number)
+
+
+def fit_recording(pipe, path, pitch="", name: str = "my-timbre", *, protected=(), steps: int = FIT_STEPS,
+                  progress: bool = False):
+    """Fit a timbre to a recorded note and keep it as preset ``name`` (replacing an earlier fit of that name).
+
+    ``path``: the uploaded audio file (WAV, FLAC, OGG); ``pitch``: the pitch box (see :func:`parse_pitch`);
+    ``protected``: preset names that may not be replaced (the model's own). Returns
+    ``((sample_rate, int16 [64000]) the model's note in the fitted timbre at the recording's pitch,
+    (sample_rate, int16 [≤ 64000]) the recording (mono, 16 kHz, from its onset), info line, preset name)``;
+    both peak at 0.9 so they compare by timbre, not loudness.
+    """
+    from creative_gan.pipelines.audio.pipeline import check_preset_name
+    from creative_gan.pipelines.audio.render.recording import load_notes
+
+    if path is None or not str(path).strip():
+        raise UsageError("upload a recording of one note first (WAV, FLAC or OGG)")
+    name = check_preset_name(str(name or "").strip())
+    if name in set(protected):
+        raise UsageError(f"{name!r} is one of the model's own presets; give your timbre another name")
+    given = parse_pitch(pitch)
+    path = Path(path)
+    started = time.perf_counter()
+    try:          # messages name the upload by its file name, not the server's temp folder
+        notes, pitches = load_notes(pipe, str(path), given)
+        z, loss_db = pipe.timbre_from_audio(str(path), pitch=pitches[0], steps=steps, progress=progress,
+                                            return_loss=True)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace(str(path), path.name)) from None
+    pipe.add_preset(name, z, replace=True)
+    elapsed = time.perf_counter() - started
+    fitted = pipe.generate([pitches[0]], z=z)[0]
+    original = notes[0][: pipe.note_samples]
+
+    def level(x):
+        peak = float(np.abs(x).max())
+        return to_int16(x / peak * 0.9 if peak > 0 else x)
+
+    found = "given" if given is not None else "detected"
+    info = (f"**{name}**: MIDI {pitches[0]} ({found}); log-mel distance to your note {loss_db:.1f} dB after "
+            f"{steps} steps ({elapsed:.0f} s). It is now a preset in every timbre list of this tab.")
+    return (pipe.sample_rate, level(fitted)), (pipe.sample_rate, level(original)), info, name
+
