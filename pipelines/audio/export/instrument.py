@@ -191,6 +191,8 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
             pitches_t = [zone.model_pitch for zone in zones]
             notes = _synthesize(source, pitches_t, z, None if velocity is None else [velocity] * len(zones),
                                 loop_end + 1)
+            if velocity is not None:   # the player's (v/127)² gain brings the layer back to the model's own level
+                notes = notes * np.float32((127.0 / velocity) ** 2)
             for zone, note in zip(zones, notes):
                 file = f"{prefix}_{zone.center:03d}" + ("" if velocity is None else f"_v{velocity:03d}") + ".wav"
                 samples[file] = build_looped_sample(note, loop_start, loop_end, sr, crossfade_s=crossfade)
@@ -211,8 +213,10 @@ def export_instrument(source, out_dir, timbre=None, *, morph=None, name: str | N
                 f"keys {low}-{high}, one sample every {every} keys (pitch shift at most "
                 f"{max(z.max_shift for z in zones)} semitone(s)), velocity layers "
                 f"{','.join(str(layer.velocity) for layer in layers)}, {sr} Hz",
-                "velocity sets the gain (velocity/127)^2, as the creative-gan renderer does"
-                + ("" if by_velocity else "; this model makes the same note at every velocity")]
+                ("velocity sets the gain (velocity/127)^2 within each layer; each layer's samples are stored "
+                 "at (127/layer velocity)^2 so that a layer sounds at its own velocity as the model made it"
+                 if by_velocity else "velocity sets the gain (velocity/127)^2, as the creative-gan renderer "
+                 "does; this model makes the same note at every velocity")]
     if len(timbres) > 1:
         comments.append("morph layers on CC %d: " % morph_cc + ", ".join(
             f"{label} at {c.in_hi if c.in_hi is not None else c.out_lo}" for (label, _), c in zip(timbres, crossfades)))

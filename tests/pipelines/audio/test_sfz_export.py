@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 import creative_gan
 from creative_gan.cli import main
@@ -196,6 +197,13 @@ def test_a_velocity_model_gets_one_sample_per_key_zone_and_layer(tmp_path):
     instrument = parse_sfz(result.sfz)
     soft, loud = (sf.read(str(instrument.sample_path(_regions_at(instrument, 50, v)[0])))[0] for v in (20, 120))
     assert np.abs(soft[:SR // 4] - loud[:SR // 4]).max() > 1e-3     # different notes, not copies
+    # a velocity model makes its own loudness: played at a layer's velocity, the SFZ gives the model's note level
+    player = SfzPlayer(result.sfz)
+    played = [player.play_note(50, v, hold=SR // 2)[:SR // 2] for v in (30, 100)]
+    made = source.synthesize(torch.tensor([50, 50]), torch.stack([source.presets["bright"]] * 2),
+                             torch.tensor([30, 100]), num_samples=SR // 2).numpy()
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a))))   # noqa: E731
+    assert rms(played[1]) / rms(played[0]) == pytest.approx(rms(made[1]) / rms(made[0]), rel=0.05)
 
 
 # ------------------------------------------------------------------ bad input, nothing half-written
