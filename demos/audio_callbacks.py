@@ -182,10 +182,8 @@ def _check_pitch(pipe, pitch) -> int:
 
 
 def velocity_label(pipe) -> str:
-    """The velocity slider's label: what velocity does for this model."""
-    if pipe.has_velocity:
-        return "Velocity (MIDI 1-127: loudness and brightness, as the model learned them)"
-    return "Velocity (MIDI 1-127: gain (v/127)² only, this model has no velocity conditioning)"
+    """The velocity slider's label: a model without velocity conditioning hears velocity as gain only."""
+    return "Velocity" if pipe.has_velocity else "Velocity (as gain only)"
 
 
 def check_velocity(velocity) -> int:

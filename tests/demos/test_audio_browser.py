@@ -1,4 +1,5 @@
-"""The audio tab in real Chromium: render an example, play a note, survive a fake MIDI upload."""
+"""The audio tab in real Chromium: render an example, play a note, fit a timbre to a recording, survive a fake
+MIDI upload."""
 from __future__ import annotations
 
 import io
@@ -64,6 +65,25 @@ def test_note_explorer_plays_one_note(page, screenshot):
     audio, rate = fetch_audio(page, urls[-1])
     assert len(audio) == 4 * rate
     assert np.abs(audio).max() > 0.3
+
+
+def test_fitted_recording_becomes_the_explorers_timbre(page, screenshot, tmp_path):
+    t = np.arange(2 * 16000) / 16000
+    k = np.arange(1, 9)[:, None]
+    note = (np.sin(2 * np.pi * 220.0 * k * t) / k).sum(0) * np.exp(-t / 1.5)        # A3 = MIDI 57
+    sf.write(str(tmp_path / "tone.wav"), (0.3 * note / np.abs(note).max()).astype(np.float32), 16000)
+    page.get_by_text("Timbre from a recording").click()
+    page.locator("#fit-button").wait_for()                     # the accordion's content is drawn when it opens
+    page.set_input_files("#fit-upload input[type=file]", str(tmp_path / "tone.wav"))
+    page.fill("#fit-pitch textarea", "57")
+    page.fill("#fit-name textarea", "page-tone")
+    page.locator("#fit-upload").get_by_text(re.compile(r"\d\s*KB")).first.wait_for()      # uploaded
+    page.click("#fit-button")
+    page.locator("#fit-info").get_by_text("MIDI 57 (given)").wait_for(timeout=60_000)
+    screenshot(page, "fitted")
+    assert page.locator("#explorer-timbre input").input_value() == "page-tone"
+    page.click("#explorer-play")
+    page.locator("#explorer-info").get_by_text("as page-tone").wait_for()
 
 
 def test_fake_midi_upload_shows_an_error_and_the_app_keeps_working(page, screenshot, tmp_path):
