@@ -1,4 +1,5 @@
-"""The audio tab's work as plain functions: render a MIDI file, play one note, play a timbre morph.
+"""The audio tab's work as plain functions: render a MIDI file, play one note, play a timbre morph, fit a
+timbre to a recorded note.
 
 Each takes the loaded :class:`~creative_gan.pipelines.audio.pipeline.AudioPipeline` and plain values (paths,
 strings, numbers, table rows) and returns plain values: audio as ``(sample_rate, int16 [T])``, pictures as
@@ -200,9 +201,9 @@ def check_velocity(velocity) -> int:
 def velocity_notes(pipe, pitches, z, velocity, num_samples: int | None = None) -> tuple[np.ndarray, str]:
     """Notes ``[N, T]`` float32 at MIDI ``velocity`` (1-127), levelled for listening, and a phrase saying how.
 
-    A velocity-conditioned model (``pipe.has_velocity``) plays them at ``velocity``; they are scaled by one gain
-    that puts the same notes at velocity 127 at peak 0.9, so a soft note sounds as much softer (and as much
-    darker, where the model learned that) as the model makes it. A model without velocity conditioning plays
+    A velocity-conditioned model (``pipe.has_velocity``) plays them at ``velocity`` and at 127; one gain puts
+    the louder of the two sets at peak 0.9 and the notes at ``velocity`` are returned, so a soft note sounds as
+    much softer (and as much darker, where the model learned that) as the model makes it. A model without velocity conditioning plays
     them peak-normalised to 0.9 times the MIDI gain ``(velocity/127)²``, the gain the renderer gives such models.
     ``z`` ``[N, D]``.
     """
