@@ -53,11 +53,15 @@ def add_arguments(verb: str, parser: argparse.ArgumentParser) -> None:
                               "'fluidsynth' extra: pip install \"creative-gan[fluidsynth]\" and libfluidsynth3), "
                               "or check an existing corpus with --inspect.")
         parser.add_argument("--soundfont", metavar="SF2", help="a .sf2 file (default: Debian's FluidR3_GM.sf2)")
-        parser.add_argument("--programs", default="0,11,24,40,56,65,73,81",
-                            help="General MIDI programs, numbers or names, e.g. 0,violin,56 (default: 8 families)")
+        from .data.gm import DEFAULT_PROGRAMS, DEFAULT_VELOCITIES
+
+        parser.add_argument("--programs", default=",".join(map(str, DEFAULT_PROGRAMS)),
+                            help="General MIDI programs, numbers or names, e.g. 0,violin,56 (default: the 30 "
+                                 "programs of audio-default, two per pitched GM family)")
         parser.add_argument("--pitches", default=f"{PITCH_MIN}-{PITCH_MAX}",
                             help=f"MIDI pitches, e.g. 24-84 or 48,60,72 (default: {PITCH_MIN}-{PITCH_MAX})")
-        parser.add_argument("--velocities", default="100", help="MIDI velocities 1-127, e.g. 50,100 (default: 100)")
+        parser.add_argument("--velocities", default=",".join(map(str, DEFAULT_VELOCITIES)),
+                            help="MIDI velocities 1-127, e.g. 50,100 (default: 40,80,120)")
         parser.add_argument("--source", default="synthetic", choices=["acoustic", "electronic", "synthetic"],
                             help="NSynth source label written for every note (default: synthetic)")
         parser.add_argument("--workers", type=int, help="rendering processes (default: all cores)")

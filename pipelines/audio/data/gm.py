@@ -107,6 +107,16 @@ assert len(GM_PROGRAM_NAMES) == 128 and len(GM_GROUPS) == 16
 assert all(f in FAMILIES for f in GROUP_FAMILY.values()) and all(f in FAMILIES for f in _FAMILY_OVERRIDES.values())
 
 
+#: the default corpus: two GM programs from each of the 15 pitched GM families (the 16th, sound effects, is
+#: unpitched) — the instruments the shipped audio-default was trained on
+DEFAULT_PROGRAMS = (0, 4, 11, 12, 16, 21, 24, 27, 32, 33, 40, 42, 48, 52, 56, 60, 65, 71, 73, 75, 80, 81, 88, 89,
+                    98, 99, 104, 105, 112, 114)
+#: programs kept out of the default corpus, for the hold-out fit: harpsichord, viola, tenor sax, recorder
+HELDOUT_PROGRAMS = (6, 41, 66, 74)
+#: velocity layers of the default corpus
+DEFAULT_VELOCITIES = (40, 80, 120)
+
+
 def _check_program(program: int) -> int:
     if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
         raise ValueError(f"GM program must be an integer 0-127, got {program!r}")
