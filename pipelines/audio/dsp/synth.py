@@ -107,8 +107,8 @@ class HarmonicNoiseSynth(nn.Module):
         """Harmonic audio [B, (num_frames-1)·hop]; amplitudes [B, ≥num_frames, K] linear, interpolated between frames.
 
         Interval n (samples n·hop … (n+1)·hop-1) is Σ_k [(1-α)·a_k(n) + α·a_k(n+1)]·sin(φ_k(n) + ω_k τ), α = τ/hop:
-        coefficients [a(n) sin φ, a(n) cos φ, a(n+1) sin φ, a(n+1) cos φ] times a per-note basis
-        [(1-α) cos ωτ; (1-α) sin ωτ; α cos ωτ; α sin ωτ] — one batched matrix product writes the audio directly.
+        coefficients [a(n) sin φ, a(n) cos φ] and [Δa(n) sin φ, Δa(n) cos φ] times a per-note basis
+        [cos ωτ; sin ωτ] — one batched matrix product, then steady + α · ramp.
         """
         freqs = self.partial_frequencies(f0, inharmonicity)                                   # [B, K] Hz
         audible = freqs < self.sample_rate / 2
@@ -121,14 +121,18 @@ class HarmonicNoiseSynth(nn.Module):
         start_cycles = torch.frac(cycles_per_sample[:, None, :] * starts[:, None] + self.start_phase[:kept])
         start_phase = (2 * math.pi * start_cycles).float()                                     # [B, F-1, K] rad
         sin_start, cos_start = torch.sin(start_phase), torch.cos(start_phase)
-        now, later = amplitudes[:, :-1], amplitudes[:, 1:]
-        coefficients = torch.cat([now * sin_start, now * cos_start, later * sin_start, later * cos_start], -1)
+        # (1-α)·a(n) + α·a(n+1) = a(n) + α·Δ(n): rows [a(n) sin φ, a(n) cos φ] and [Δ sin φ, Δ cos φ] times the
+        # basis [cos ωτ; sin ωτ] give the steady and the ramp part of every interval in one product; the ramp
+        # part is then scaled by α — half the basis of the four-row form, and no fade-multiplied copy of it
+        now, delta = amplitudes[:, :-1], amplitudes[:, 1:] - amplitudes[:, :-1]
+        intervals = num_frames - 1
+        coefficients = torch.cat([torch.cat([now * sin_start, now * cos_start], -1),
+                                  torch.cat([delta * sin_start, delta * cos_start], -1)], 1)   # [B, 2(F-1), 2K]
         local_phase = (2 * math.pi) * cycles_per_sample.float()[:, :, None] * self.lags       # [B, K, hop]
-        cos_local, sin_local = torch.cos(local_phase), torch.sin(local_phase)
-        fade_in = self.lags / self.hop_size                                                    # α, [hop]
-        fade_out = 1 - fade_in
-        basis = torch.cat([fade_out * cos_local, fade_out * sin_local, fade_in * cos_local, fade_in * sin_local], 1)
-        return torch.bmm(coefficients, basis).reshape(f0.shape[0], -1)                        # [B, (F-1)·hop]
+        basis = torch.cat([torch.cos(local_phase), torch.sin(local_phase)], 1)                # [B, 2K, hop]
+        parts = torch.bmm(coefficients, basis)                                                # [B, 2(F-1), hop]
+        audio = torch.addcmul(parts[:, :intervals], parts[:, intervals:], self.lags / self.hop_size)
+        return audio.reshape(f0.shape[0], -1)                                                 # [B, (F-1)·hop]
 
     def render_noise(self, noise_magnitudes: torch.Tensor, noise_offset: torch.Tensor | None,
                      num_frames: int) -> torch.Tensor:
