@@ -76,7 +76,7 @@ PRESETS: dict[str, dict] = {
         "steps": 4000, "batch_size": 16, "loss": "hinge", "lr_g": 3e-4, "lr_d": 3e-4,
         "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "ema_decay": 0.995, "ema_warmup_steps": 500,
         "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/mode_seeking": 0.1,
-                         "G/reconstruct": 0.2, "G/movement": 0.5, "G/envelope": 0.05},
+                         "G/reconstruct": 0.2, "G/movement": 0.5, "G/envelope": 0.05, "G/brightness": 2.0},
         "checkpoint_every": 100, "preview_every": 500, "monitor_every": 200, "monitor_samples": 16,
         "log_every": 10,
         "model": {"family": "harmonic", "clip_samples": NOTE_SAMPLES, "reconstruct_share": 0.5,

@@ -64,7 +64,8 @@ class NoteObjective(Objective):
 def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
     """``reconstruct``: mean log-mel L1 (dB) of fake [R, T] against real [R, T]; ``movement``: mean |sustain
     level movement (dB) of fake − of real| (the L1 alone would average vibrato and tremolo away); ``envelope``:
-    mean |level (dB) of fake − of real| per frame (decay and release, floored 60 dB under the real peak)."""
+    mean |level (dB) of fake − of real| per frame (decay and release, floored 60 dB under the real peak);
+    ``brightness``: mean |ln of the spectral-centroid ratio| over 0.05–1 s (velocity's effect on timbre)."""
     from ..dsp.features import level_db, logmel_db, logmel_l1_db, sustain_movement_db
 
     real = real.float()
@@ -74,4 +75,9 @@ def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
     # the broadband level curve on its own (decays, release), each floored 60 dB under the real note's peak
     floor = real_level.amax(dim=1, keepdim=True).detach() - 60.0
     envelope = (torch.maximum(fake_level, floor) - torch.maximum(real_level, floor)).abs().mean()
-    return {"reconstruct": loss, "movement": movement, "envelope": envelope}
+    # power-weighted brightness (what velocity changes, or — for most instruments — must not): the dB-averaged
+    # log-mel L1 barely sees a shift of the strongest partials, the centroid does
+    from ..evaluate.living import spectral_centroid_hz
+
+    brightness = torch.log((spectral_centroid_hz(fake) + 1.0) / (spectral_centroid_hz(real) + 1.0)).abs().mean()
+    return {"reconstruct": loss, "movement": movement, "envelope": envelope, "brightness": brightness}

@@ -53,7 +53,7 @@ RENDER_CASES = [
     (["--release", "1e9"], "release 1e+09 s is longer than the limit of 60 s"),
     (["--attack", "1e9"], "attack 1e+09 s is longer"),
     (["--morph", "0:99999999999999999999999"], "seed must be between 0 and 2^63-1"),
-    (["--timbre", "kazoo"], "available presets: acoustic-grand-piano"),
+    (["--timbre", "kazoo"], "available presets: accordion, acoustic-bass, acoustic-grand-piano"),
     (["--track-timbre", "0=kazoo"], "unknown timbre 'kazoo'"),
     (["--track-timbre", "x=7"], "N must be a track number"),
     (["--max-duration", "5"], "after the 5 s limit"),

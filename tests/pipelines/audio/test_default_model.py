@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import soundfile as sf
+import torch
 
 import creative_gan
 from creative_gan.cli import main
@@ -20,6 +21,33 @@ def test_shipped_and_complete():
     assert pipe.reference, "stored evaluation reference missing"
     assert sum(p.stat().st_size for p in (ASSETS / "audio-default").iterdir()) < 25e6
     assert (ASSETS / "audio-default" / "MODEL_CARD.md").is_file()
+
+
+def test_presets_are_the_training_programs_fitted_and_velocity_conditioned():
+    from creative_gan.pipelines.audio.data.gm import DEFAULT_PROGRAMS, HELDOUT_PROGRAMS
+    from creative_gan.pipelines.audio.evaluate.living import LivingReference
+    from creative_gan.pipelines.audio.render.bank import preset_name
+
+    pipe = creative_gan.load("audio-default")
+    assert pipe.has_velocity and pipe.default_timbre == "acoustic-grand-piano"
+    assert set(pipe.presets) == {preset_name("", p) for p in DEFAULT_PROGRAMS}
+    living = LivingReference.from_tensors(pipe.living)
+    assert sorted(living.programs[living.heldout].tolist()) == sorted(HELDOUT_PROGRAMS)
+
+
+def test_presets_live_like_their_instruments():
+    """Struck and plucked presets decay, held ones do not, bowed ones move, and velocity makes notes louder."""
+    from creative_gan.pipelines.audio.dsp.features import decay_db, level_db, sustain_movement_db
+
+    pipe = creative_gan.load("audio-default")
+    names = ["acoustic-grand-piano", "marimba", "trumpet", "flute", "violin"]
+    notes = torch.from_numpy(np.concatenate([pipe.generate([48, 60], timbre=n, velocities=80) for n in names]))
+    decay = decay_db(level_db(notes)).reshape(len(names), 2).mean(1)
+    assert decay[0] < -10 and decay[1] < -25                       # piano and marimba fade
+    assert decay[2] > -5 and decay[3] > -5                        # trumpet and flute hold
+    assert sustain_movement_db(level_db(notes[8:10])).mean() > 0.2  # the violin breathes
+    soft, loud = pipe.generate([60, 60], timbre="trumpet", velocities=[40, 120])
+    assert 10 < 20 * np.log10(np.sqrt(np.mean(loud ** 2)) / np.sqrt(np.mean(soft ** 2))) < 30
 
 
 def test_notes_are_in_tune_and_presets_differ():
@@ -46,7 +74,8 @@ def test_readme_main_command(tmp_path):
 def test_evaluate_without_data_uses_the_stored_reference(tmp_path):
     out = tmp_path / "m.json"
     assert main(["evaluate", "audio", "--model", "audio-default", "--pitch-step", "12",
-                 "--notes-per-pitch", "3", "--json", str(out)]) == 0
+                 "--notes-per-pitch", "3", "--no-fit", "--morph-pairs", "4", "--json", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["pitch_accuracy"] >= 0.8 and metrics["diversity_ratio"] > 0.3
     assert metrics["real_pitch_accuracy"] > 0.9 and "real_diversity_ratio" in metrics
+    assert metrics["living_presets_matched"] == 30 and metrics["decay_mismatch_db"] < 6

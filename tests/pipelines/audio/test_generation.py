@@ -104,4 +104,4 @@ def test_shipped_config_holds_no_machine_path():
     config = json.loads((ASSETS / "audio-default" / "config.json").read_text())
     paths = [s for s in strings(config) if s.startswith(("/", "~")) or ":\\" in s]
     assert paths == []
-    assert config["corpus"]["path"] == "fluidr3_8x61" and "FluidR3_GM.sf2" in config["corpus"]["description"]
+    assert config["corpus"]["path"] == "fluidr3_30x61x3" and "FluidR3_GM.sf2" in config["corpus"]["description"]
