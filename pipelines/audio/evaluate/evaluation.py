@@ -200,6 +200,20 @@ def matched_frechet_distance(reference: RealReference, embeddings: np.ndarray, s
     return float(np.mean([distance(embeddings[rng.permutation(len(embeddings))[:n_match]]) for _ in range(draws)]))
 
 
+def _finite_notes(audio: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Notes ``[N, T]`` fitted to ``samples``, non-finite notes scored as silence; and which were finite ``[N]``."""
+    finite = np.isfinite(audio).all(axis=1)
+    return _fit_to_length(np.where(finite[:, None], audio, 0.0).astype(np.float32), samples), finite
+
+
+def _generated(generate_fn: GenerateFn, asked: torch.Tensor, seed: int) -> np.ndarray:
+    """``generate_fn(asked, seed)`` as float32 ``[len(asked), T]``; ValueError for any other shape."""
+    audio = np.asarray(_as_numpy(generate_fn(asked, seed)), dtype=np.float32)
+    if audio.ndim != 2 or audio.shape[0] != len(asked):
+        raise ValueError(f"generate_fn returned shape {audio.shape}; expected [{len(asked)}, samples]")
+    return audio
+
+
 def score_generated(audio, asked_pitches, reference: RealReference, n_jobs: int | None = None,
                     fd_audio=None) -> dict[str, float]:
     """All figures for generated notes ``audio`` ``[N, T]`` (16 kHz) asked at MIDI ``asked_pitches`` ``[N]``;
@@ -209,21 +223,17 @@ def score_generated(audio, asked_pitches, reference: RealReference, n_jobs: int 
     asked = np.asarray(_as_numpy(asked_pitches), dtype=np.int64).reshape(-1)
     if audio.ndim != 2 or len(audio) != len(asked):
         raise ValueError(f"generated audio must be [N, T] with N = {len(asked)} notes, got shape {audio.shape}")
-    finite = np.isfinite(audio).all(axis=1)
-    audio = _fit_to_length(np.where(finite[:, None], audio, 0.0).astype(np.float32), reference.note_samples)
+    audio, finite = _finite_notes(audio, reference.note_samples)
     timings, started = {}, time.perf_counter()
     detected = pitch_accuracy(audio, asked, n_jobs=n_jobs)
     timings["pitch_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     fake_ndb = ndb_against_bins(reference.ndb_bins, note_spectra(audio))
     class_pitch, _, embeddings = classify_notes(reference.classifier, audio)
+    fd_embeddings = embeddings
     if fd_audio is not None:
-        fd_audio = np.asarray(_as_numpy(fd_audio), dtype=np.float32)
-        fd_audio = _fit_to_length(np.where(np.isfinite(fd_audio), fd_audio, 0.0).astype(np.float32),
-                                  reference.note_samples)
+        fd_audio, _ = _finite_notes(np.asarray(_as_numpy(fd_audio), dtype=np.float32), reference.note_samples)
         _, _, fd_embeddings = classify_notes(reference.classifier, fd_audio)
-    else:
-        fd_embeddings = embeddings
     mfcc = mfcc_stats(audio)
     real_by_pitch = group_by_pitch(reference.mfcc_embeddings, reference.mfcc_pitches)
     timings["features_seconds"] = time.perf_counter() - started
@@ -262,17 +272,13 @@ def evaluate_notes(generate_fn: GenerateFn, real_corpus=None,
         raise ValueError("evaluate_notes needs a real_corpus or a stored reference (see build_reference)")
     asked = torch.tensor(np.repeat(pitches, n_per_pitch), dtype=torch.long)
     started = time.perf_counter()
-    audio = np.asarray(_as_numpy(generate_fn(asked, seed)), dtype=np.float32)
-    if audio.ndim != 2 or audio.shape[0] != len(asked):
-        raise ValueError(f"generate_fn returned shape {audio.shape}; expected [{len(asked)}, samples]")
+    audio = _generated(generate_fn, asked, seed)
     # the real Fréchet figure is measured on the held-out notes: take the generated one on as many notes
     n_match = int(real.figures.get("num_real_held_out", 0))
     fd_audio = None
     if n_match > len(asked):
         fd_asked = torch.tensor([pitches[i % len(pitches)] for i in range(n_match)], dtype=torch.long)
-        fd_audio = np.asarray(_as_numpy(generate_fn(fd_asked, seed + 1)), dtype=np.float32)
-        if fd_audio.ndim != 2 or fd_audio.shape[0] != n_match:
-            raise ValueError(f"generate_fn returned shape {fd_audio.shape}; expected [{n_match}, samples]")
+        fd_audio = _generated(generate_fn, fd_asked, seed + 1)
     generate_seconds = time.perf_counter() - started
     scores = score_generated(audio, asked, real, n_jobs=reference_options.get("n_jobs"), fd_audio=fd_audio)
     return {**scores, **real.figures, "generate_seconds": generate_seconds, "n_per_pitch": n_per_pitch}

@@ -40,19 +40,24 @@ class AudioTask(GANTask):
     instrument_ids: list = dataclasses.field(default_factory=list)   # latent index → corpus instrument id
 
     def sample_condition(self, real, generator, device):
-        pitch = real["pitch"]
-        if self.paired_conditions and pitch.shape[0] >= 2:  # halves share pitches (mode seeking)
-            half = pitch.shape[0] // 2
-            pitch = torch.cat([pitch[:half], pitch[:half], pitch[2 * half:]])
+        """The real batch's pitch (and velocity); with instrument latents, see :meth:`_reconstruct_condition`.
+        With mode seeking the halves share their conditions pairwise."""
         if "instrument" in real:
             return self._reconstruct_condition(real)
-        cond = {"pitch": pitch}
-        if self.use_velocity:
-            velocity = real["velocity"]
-            if self.paired_conditions and velocity.shape[0] >= 2:
-                velocity = torch.cat([velocity[:half], velocity[:half], velocity[2 * half:]])
-            cond["velocity"] = velocity
-        return cond
+        return {key: self._paired(real[key], 0) for key in self._condition_keys()}
+
+    def _condition_keys(self) -> list[str]:
+        return ["pitch"] + (["velocity"] if self.use_velocity else [])
+
+    def _paired(self, value: torch.Tensor, start: int) -> torch.Tensor:
+        """``value`` with rows [start + h, start + 2h) copied from [start, start + h), h = half of the rows from
+        ``start`` on (mode seeking: pairs of fakes share a condition); unchanged without mode seeking."""
+        half = (value.shape[0] - start) // 2
+        if not self.paired_conditions or half < 1:
+            return value
+        value = value.clone()
+        value[start + half:start + 2 * half] = value[start:start + half]
+        return value
 
     def reconstruct_rows(self, batch: int) -> int:
         """How many leading rows of a fake batch re-make real notes from instrument latents."""
@@ -65,17 +70,7 @@ class AudioTask(GANTask):
         rows = self.reconstruct_rows(batch)
         instrument = real["instrument"].clone()
         instrument[rows:] = -1
-        keys = ["pitch"] + (["velocity"] if self.use_velocity else [])
-        cond = {}
-        for key in keys:
-            value = real[key].clone()
-            rest = batch - rows
-            if self.paired_conditions and rest >= 2:
-                half = rest // 2
-                value[rows + half:rows + 2 * half] = value[rows:rows + half]
-            cond[key] = value
-        cond["instrument"] = instrument
-        return cond
+        return {**{key: self._paired(real[key], rows) for key in self._condition_keys()}, "instrument": instrument}
 
     def features(self, x):
         if self.family == "spectral":
