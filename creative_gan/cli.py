@@ -355,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
     try:
         with stop_signals_raise():
-            return _run(argv)
+            code = _run(argv)
+        if "torch" in sys.modules:  # under torchrun every rank leaves the process group before exit
+            from .device import close_distributed
+            close_distributed()
+        return code
     except CreativeGANError as exc:
         print(f"creative-gan: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -86,3 +86,11 @@ def init_distributed(device: torch.device) -> bool:
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend)
     return True
+
+
+def close_distributed() -> None:
+    """Leave the torchrun process group, if one was joined: every rank waits for the others, then the
+    group is torn down before interpreter exit (a gloo group left open can abort a rank as it exits)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -9,6 +9,7 @@ import sys
 
 import torch
 
+from creative_gan.device import close_distributed
 from creative_gan.trainer import Trainer
 from tests.core.toy import flat_params, make_plain_task, make_task, options
 
@@ -37,3 +38,4 @@ if __name__ == "__main__":
     out, batch = sys.argv[1], int(sys.argv[2])
     state = {kind: run(out, kind, batch) for kind in ("plain", "toy")}
     torch.save(state, f"{out}/rank{os.environ['RANK']}.pt")
+    close_distributed()
