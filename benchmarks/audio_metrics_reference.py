@@ -6,7 +6,7 @@ the diversity ratio of half the real notes against all, the classifier's held-ou
 each part runs. ``--baselines`` also scores three stand-in generators through :func:`evaluate_notes`'s path:
 held-out-like real notes (replays), in-tune sine waves, and one instrument repeated (mode collapse).
 
-    python benchmarks/audio_metrics_reference.py [/tmp/fluidr3_8x61] [--pitches 24-84] [--baselines]
+    python benchmarks/audio_metrics_reference.py corpora/fluidr3_30x61x3 [--pitches 24-84] [--baselines]
     python benchmarks/audio_metrics_reference.py CORPUS --save-reference ref.safetensors
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _baselines(corpus, reference, n_jobs):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", default="/tmp/fluidr3_8x61")
+    parser.add_argument("corpus", help="NSynth-format corpus (creative-gan data audio --out DIR)")
     parser.add_argument("--pitches", type=_pitch_range, default=range(24, 85), help="MIDI range, e.g. 24-84")
     parser.add_argument("--held-out", type=float, default=0.2, help="held-out fraction per instrument")
     parser.add_argument("--seed", type=int, default=0)

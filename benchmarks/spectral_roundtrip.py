@@ -1,7 +1,7 @@
 """Round-trip quality of the spectral note representation on real FluidR3 notes.
 
     python benchmarks/spectral_roundtrip.py                          # 8 GM programs × 6 pitches, rendered now
-    python benchmarks/spectral_roundtrip.py --corpus /tmp/fluidr3_8x61 --device cuda
+    python benchmarks/spectral_roundtrip.py --corpus corpora/fluidr3_30x61x3 --device cuda
 
 For every note it prints, sample-aligned (no shift search):
   - linear SNR (dB) of audio → spec → audio for "gansynth_linear" (our bins: DC kept, Nyquist dropped),

@@ -28,7 +28,8 @@ PRESETS: dict[str, dict] = {
         "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
         "model": {"family": "harmonic", "clip_samples": SAMPLE_RATE, "reconstruct_share": 0.5,
                   "generator": dict(_TINY_HARMONIC_G, num_samples=SAMPLE_RATE, frame_layers=2, modulation=True,
-                                    max_noise_ratio=0.1, attack_noise_ratio=1.0, velocity_mode="split"),
+                                    max_noise_ratio=0.1, attack_noise_ratio=1.0, velocity_mode="split",
+                                    velocity_timbre="tilt"),
                   "discriminator": _TINY_MEL_D, "mode_seeking": True, "bank": {"steps": 3, "restarts": 2, "keep": 1}},
     },
     "tiny-spectral": {
@@ -83,7 +84,7 @@ PRESETS: dict[str, dict] = {
                   "generator": dict(latent_dim=64, num_samples=NOTE_SAMPLES, hidden_dim=256,
                                     frame_hidden_dim=128, frame_layers=2, num_harmonics=64, num_noise_bands=32,
                                     modulation=True, max_noise_ratio=0.1, attack_noise_ratio=1.0,
-                                    use_velocity=True, velocity_mode="split"),
+                                    use_velocity=True, velocity_mode="split", velocity_timbre="tilt"),
                   "discriminator": dict(latent_dim=64, fft_sizes=[1024], num_mels=64,
                                         channels=[16, 32, 64, 128], feature_dim=128),
                   "mode_seeking": True, "bank": True, "default_timbre": "acoustic-grand-piano"},

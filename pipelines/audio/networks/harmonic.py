@@ -64,6 +64,11 @@ class HarmonicGeneratorConfig:
     # from (z, pitch) alone and velocity acts through a learned per-note gain slope plus a timbre shift of the
     # code that starts at zero — an instrument whose velocity only changes loudness stays exactly that way
     velocity_mode: str = "input"
+    # "split" mode's timbre path. "shift": the code shift above (it may change anything: envelope, noise,
+    # spectrum). "tilt": one per-note brightness slope b ≥ 0 (softplus, starting at ≈0.0025) tilts the partials
+    # by k^(b·(v − 80)/127) — louder only ever brightens, and an instrument whose code keeps b ≈ 0 keeps exactly
+    # its spectrum at every velocity, as most sampled instruments do
+    velocity_timbre: str = "shift"
 
     @property
     def num_pitches(self) -> int:
@@ -120,7 +125,10 @@ class HarmonicGenerator(nn.Module):
                                             config.pitch_feature_spacing).shape[1]
         if config.velocity_mode not in ("input", "split"):
             raise ValueError(f"velocity_mode must be 'input' or 'split', got {config.velocity_mode!r}")
+        if config.velocity_timbre not in ("shift", "tilt"):
+            raise ValueError(f"velocity_timbre must be 'shift' or 'tilt', got {config.velocity_timbre!r}")
         self.split_velocity = bool(config.use_velocity and config.velocity_mode == "split")
+        self.velocity_tilts = self.split_velocity and config.velocity_timbre == "tilt"
         in_features = config.latent_dim + num_pitch_features + int(config.use_velocity and not self.split_velocity)
         self.latent_norm = PixelNorm()
         self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.LeakyReLU(0.2),
@@ -143,7 +151,12 @@ class HarmonicGenerator(nn.Module):
         self.frame_head = nn.Linear(frame_hidden, 1 + harmonics + bands)
         if self.split_velocity:
             self.velocity_gain = nn.Linear(hidden, 1)          # softplus → ln-amplitude per unit of velocity/127
-            self.velocity_shift = nn.Linear(hidden, hidden)    # code += (v − v₀) · shift(code); starts at 0
+            if self.velocity_tilts:
+                self.velocity_tilt = nn.Linear(hidden, 1)      # softplus → brightness slope per unit of velocity
+                self.register_buffer("log_harmonic_number", torch.log(torch.arange(1.0, harmonics + 1)),
+                                     persistent=False)
+            else:
+                self.velocity_shift = nn.Linear(hidden, hidden)    # code += (v − v₀) · shift(code); starts at 0
         self.synth = HarmonicNoiseSynth(config.sample_rate, config.hop_size, harmonics, bands)
         self._init_weights()
 
@@ -169,15 +182,20 @@ class HarmonicGenerator(nn.Module):
         if self.split_velocity:     # ≈ +19 dB from velocity 40 to 120 at start (FluidR3's and MIDI's usual)
             nn.init.normal_(self.velocity_gain.weight, std=0.1 / math.sqrt(hidden))
             self.velocity_gain.bias.fill_(3.45)
-            nn.init.zeros_(self.velocity_shift.weight)
-            nn.init.zeros_(self.velocity_shift.bias)
+            if self.velocity_tilts:   # ≈ flat at start: softplus(−6) ≈ 0.0025 moves partial 64 by < 1 % at most
+                nn.init.normal_(self.velocity_tilt.weight, std=0.1 / math.sqrt(hidden))
+                self.velocity_tilt.bias.fill_(-6.0)
+            else:
+                nn.init.zeros_(self.velocity_shift.weight)
+                nn.init.zeros_(self.velocity_shift.bias)
         if self.config.modulation:
             nn.init.normal_(self.modulation_head.weight, std=0.5 / math.sqrt(hidden))
             self.modulation_head.bias.copy_(torch.tensor([0.0, -2.0, -2.0, -2.0]))
 
     def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None):
-        """(per-note code [B, hidden_dim], ln-amplitude gain [B] or None) from unit-RMS z, the smooth pitch code
-        and velocity (velocity/127 as an input, or — "split" mode — a gain slope and a code shift)."""
+        """(per-note code [B, hidden_dim], ln-amplitude gain [B] or None, partial tilt exponent [B] or None) from
+        unit-RMS z, the smooth pitch code and velocity (velocity/127 as an input, or — "split" mode — a gain
+        slope and a code shift or a brightness tilt)."""
         cfg = self.config
         parts = [self.latent_norm(z), pitch_features(pitch, cfg.pitch_min, cfg.pitch_max, cfg.pitch_feature_spacing)]
         if cfg.use_velocity:
@@ -188,11 +206,14 @@ class HarmonicGenerator(nn.Module):
                 parts.append(velocity.float()[:, None] / 127.0)
         code = self.trunk(torch.cat(parts, dim=1))
         if not self.split_velocity:
-            return code, None
+            return code, None, None
         offset = (velocity.float() - _VELOCITY_CENTRE)[:, None] / 127.0                    # [B, 1]
         slope = F.softplus(self.velocity_gain(code))                                         # [B, 1]
+        if self.velocity_tilts:
+            tilt = (offset * F.softplus(self.velocity_tilt(code)))[:, 0]
+            return code, (offset * slope)[:, 0], tilt
         code = code + offset * self.velocity_shift(code)
-        return code, (offset * slope)[:, 0]
+        return code, (offset * slope)[:, 0], None
 
     def controls(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
                  num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> dict:
@@ -213,7 +234,7 @@ class HarmonicGenerator(nn.Module):
         note_off = cfg.note_off_seconds if note_off is None else note_off
         note_off = torch.as_tensor(note_off, dtype=torch.float32, device=z.device).expand(z.shape[0])
 
-        code, log_gain = self._note_code(z, pitch, velocity)                                # [B, H], [B]
+        code, log_gain, tilt = self._note_code(z, pitch, velocity)                          # [B, H], [B], [B]
         scale, shift = self.film(code)[:, None].chunk(2, dim=-1)
         times = time_features(num_frames, cfg.hop_size, cfg.sample_rate, note_off)           # [B, F, P]
         hidden = F.leaky_relu(self.time_projection(times) * (1 + scale) + shift, 0.2)
@@ -227,6 +248,8 @@ class HarmonicGenerator(nn.Module):
         inharmonicity = cfg.max_inharmonicity * torch.sigmoid(self.inharmonicity_head(code)[:, 0])
         audible = self.synth.harmonic_mask(f0, inharmonicity)[:, None]                     # [B, 1, K]
         harmonic_logits = harmonic_logits + self.static_harmonics(code)[:, None]
+        if tilt is not None:                                   # a_k · k^tilt (before the fundamental floor)
+            harmonic_logits = harmonic_logits + tilt[:, None, None] * self.log_harmonic_number
         level_modulation = None
         if cfg.modulation:
             level_modulation, shimmer = self._modulation(code, pitch, times.shape[1])

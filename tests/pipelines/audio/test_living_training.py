@@ -173,3 +173,29 @@ def test_split_velocity_starts_as_pure_gain_and_can_learn_timbre():
         softer = gen(z, pitch, torch.tensor([40, 40]), num_samples=8000)
     ratio = (louder.pow(2).mean(1) / softer.pow(2).mean(1)).sqrt()
     assert (louder - softer * ratio[:, None]).abs().max() > 1e-3
+
+
+def test_tilt_velocity_keeps_the_spectrum_until_a_note_learns_to_brighten():
+    from creative_gan.pipelines.audio.evaluate.living import spectral_centroid_hz
+    gen = _modulated(use_velocity=True, velocity_mode="split", velocity_timbre="tilt", num_samples=SAMPLE_RATE)
+    assert not hasattr(gen, "velocity_shift")
+    z, pitch = torch.randn(3, 64, generator=torch.Generator().manual_seed(4)), torch.tensor([36, 48, 60])
+
+    def centroids(velocity):
+        with torch.no_grad():
+            return spectral_centroid_hz(gen(z, pitch, torch.full((3,), velocity)))
+
+    change = centroids(120) / centroids(40) - 1
+    assert change.abs().max() < 0.005                 # at start: louder, not brighter (under the 1 % sign band)
+    with torch.no_grad():
+        gen.velocity_tilt.bias.fill_(0.5)             # now every note brightens with velocity, monotonically
+    c40, c80, c120 = centroids(40), centroids(80), centroids(120)
+    assert bool((c80 > 1.05 * c40).all()) and bool((c120 > 1.05 * c80).all())
+    with torch.no_grad():                             # a strongly negative slope is exactly pure gain
+        gen.velocity_tilt.bias.fill_(-60.0)
+        soft = gen(z, pitch, torch.full((3,), 40))
+        loud = gen(z, pitch, torch.full((3,), 120))
+    ratio = (loud.pow(2).mean(1) / soft.pow(2).mean(1)).sqrt()
+    torch.testing.assert_close(loud, soft * ratio[:, None], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="velocity_timbre"):
+        HarmonicGenerator(HarmonicGeneratorConfig.tiny(velocity_timbre="bend"))
