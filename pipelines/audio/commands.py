@@ -203,6 +203,7 @@ def make_task(options, args):
     if not isinstance(share, (int, float)) or not 0.0 <= share < 1.0:
         raise UsageError(f"model.reconstruct_share must be a number in [0, 1), got {share!r}")
     instruments, ids = None, []
+    brightening = G.velocity_brightening if getattr(G, "velocity_tilts", False) else None
     if share > 0:
         from .training.instruments import IgnoreInstrument, InstrumentLatents, instrument_index
 
@@ -213,7 +214,7 @@ def make_task(options, args):
     return AudioTask(
         generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout, instruments),
         reconstruct_share=float(share), instrument_ids=ids,
-        latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking),
+        latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking, brightening),
         image_like=False,              # mag+IF or waveform: no channel is a colour, no DiffAugment
         name=f"audio-{family}", family=family, g_config=g_cfg,
         corpus=corpus, build_bank=bool(model.get("bank", False)),

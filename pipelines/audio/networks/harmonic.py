@@ -215,6 +215,15 @@ class HarmonicGenerator(nn.Module):
         code = code + offset * self.velocity_shift(code)
         return code, (offset * slope)[:, 0], None
 
+    def velocity_brightening(self, z: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor | None:
+        """Per-note brightness slope b ≥ 0 [B] of a "tilt" model (partial k gains k^(b·Δv/127)); None otherwise."""
+        if not self.velocity_tilts:
+            return None
+        cfg = self.config
+        code = self.trunk(torch.cat([self.latent_norm(z), pitch_features(
+            torch.as_tensor(pitch, device=z.device), cfg.pitch_min, cfg.pitch_max, cfg.pitch_feature_spacing)], 1))
+        return F.softplus(self.velocity_tilt(code))[:, 0]
+
     def controls(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
                  num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> dict:
         """Synth controls for the first `num_samples` samples (F = ceil(N/hop) + 1 frames).

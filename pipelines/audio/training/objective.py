@@ -32,8 +32,9 @@ class NoteObjective(Objective):
     a pitch (see :meth:`AudioTask.sample_condition`), so distinct z must give distinct timbres.
     """
 
-    def __init__(self, pitch_min: int, family: str, mode_seeking: bool):
+    def __init__(self, pitch_min: int, family: str, mode_seeking: bool, brightening=None):
         self.pitch_min, self.family, self.mode_seeking = pitch_min, family, mode_seeking
+        self.brightening = brightening     # (z, pitch) → per-note velocity brightness slope [B] (tilt models)
 
     def d_terms(self, step: DStep) -> dict:
         """``pitch_ce`` of D's pitch head on the real batch."""
@@ -43,7 +44,8 @@ class NoteObjective(Objective):
     def g_terms(self, step: GStep) -> dict:
         """``pitch_ce`` of D's pitch head on the fakes, plus ``mode_seeking`` over the paired halves; with
         instrument latents also ``reconstruct`` (log-mel L1 in dB of the re-made notes against the real ones)
-        ``movement`` and ``envelope`` (see :func:`reconstruction_terms`)."""
+        ``movement`` and ``envelope`` (see :func:`reconstruction_terms`); for a velocity-tilt G,
+        ``velocity_tilt``: the mean brightness slope of the random-z notes."""
         fake, z = step.fake, step.z
         terms = {"pitch_ce": F.cross_entropy(step.fake_out.aux["pitch_logits"].float(),
                                              step.cond["pitch"] - self.pitch_min)}
@@ -51,6 +53,10 @@ class NoteObjective(Objective):
         if rows:
             terms.update(reconstruction_terms(fake[:rows], step.real["x"][:rows]))
             fake, z = fake[rows:], z[rows:]
+        if self.brightening is not None and z.shape[0]:
+            # a sparsity prior on random timbres: louder only brightens where the data insists (most sampled
+            # instruments only get louder); the instrument latents answer to the real notes instead
+            terms["velocity_tilt"] = self.brightening(z, step.cond["pitch"][rows:]).mean()
         if self.mode_seeking and fake.shape[0] >= 2:
             half = fake.shape[0] // 2
             feats = log_mel(fake) if self.family != "spectral" else fake.float()
@@ -65,7 +71,8 @@ def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
     """``reconstruct``: mean log-mel L1 (dB) of fake [R, T] against real [R, T]; ``movement``: mean |sustain
     level movement (dB) of fake − of real| (the L1 alone would average vibrato and tremolo away); ``envelope``:
     mean |level (dB) of fake − of real| per frame (decay and release, floored 60 dB under the real peak);
-    ``brightness``: mean |ln of the spectral-centroid ratio| over 0.05–1 s (velocity's effect on timbre)."""
+    ``brightness``: mean |ln of the spectral-centroid ratio| over 0.05–1 s (velocity's effect on timbre);
+    ``brightness_sq``: the mean of its square."""
     from ..dsp.features import level_db, logmel_db, logmel_l1_db, sustain_movement_db
 
     real = real.float()
@@ -79,5 +86,8 @@ def reconstruction_terms(fake: torch.Tensor, real: torch.Tensor) -> dict:
     # log-mel L1 barely sees a shift of the strongest partials, the centroid does
     from ..evaluate.living import spectral_centroid_hz
 
-    brightness = torch.log((spectral_centroid_hz(fake) + 1.0) / (spectral_centroid_hz(real) + 1.0)).abs().mean()
-    return {"reconstruct": loss, "movement": movement, "envelope": envelope, "brightness": brightness}
+    log_ratio = torch.log((spectral_centroid_hz(fake) + 1.0) / (spectral_centroid_hz(real) + 1.0))
+    # squared, the error at velocity 80 ± Δ is (e ± δ)²: velocity's own brightening δ is pulled to the data's
+    # whatever the note's overall error e; the absolute value only sees e while |e| > |δ| (most of training)
+    return {"reconstruct": loss, "movement": movement, "envelope": envelope, "brightness": log_ratio.abs().mean(),
+            "brightness_sq": log_ratio.pow(2).mean()}

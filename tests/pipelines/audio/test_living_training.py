@@ -118,7 +118,7 @@ def test_tiny_living_trains_reconstructs_and_ships_a_fitted_bank(corpus, heldout
     assert main(["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--out", str(run),
                  "--steps", "4", "--no-progress", "--seed", "1", "--heldout", str(heldout)]) == 0
     rows = read_metrics(run / "metrics.jsonl")
-    assert {"G/reconstruct", "G/movement"} <= set(rows[-1])
+    assert {"G/reconstruct", "G/movement", "G/brightness_sq", "G/velocity_tilt"} <= set(rows[-1])
     assert all(math.isfinite(v) for row in rows for v in row.values())
     pipe = creative_gan.load(run / "model")
     assert pipe.has_velocity and type(pipe.generator).__name__ == "HarmonicGenerator"
@@ -199,3 +199,44 @@ def test_tilt_velocity_keeps_the_spectrum_until_a_note_learns_to_brighten():
     torch.testing.assert_close(loud, soft * ratio[:, None], rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="velocity_timbre"):
         HarmonicGenerator(HarmonicGeneratorConfig.tiny(velocity_timbre="bend"))
+
+
+def test_squared_brightness_sees_velocity_brightening_under_a_larger_overall_error():
+    """A model note too dark overall by e, brightened by velocity by ±δ: the absolute log-centroid error cannot
+    tell δ = 0 from δ > 0 while e > δ; its square can (it grows with δ, so training pulls δ to the data's)."""
+    from creative_gan.pipelines.audio.training.objective import reconstruction_terms
+
+    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
+    k = torch.arange(1, 13, dtype=torch.float32)[:, None]
+
+    def note(tilt: float) -> torch.Tensor:          # partial k at k^(tilt − 1.5)
+        return (k ** (tilt - 1.5) * torch.sin(2 * math.pi * 220.0 * k * t)).sum(0) * 0.1
+
+    real = torch.stack([note(1.0), note(1.0)])      # a velocity-flat instrument at velocity 40 and 120
+    terms = {}
+    for delta in (0.0, 0.25):
+        fake = torch.stack([note(0.7 - delta), note(0.7 + delta)])     # overall too dark, ± velocity tilt
+        terms[delta] = {k_: float(v) for k_, v in reconstruction_terms(fake, real).items()}
+    assert terms[0.25]["brightness"] <= 1.02 * terms[0.0]["brightness"]    # blind to (even rewards) the tilt
+    assert terms[0.25]["brightness_sq"] > 1.3 * terms[0.0]["brightness_sq"]
+
+
+def test_velocity_tilt_prior_covers_the_random_timbres_only():
+    from types import SimpleNamespace
+
+    from creative_gan.pipelines.audio.training.objective import NoteObjective
+
+    gen = _modulated(use_velocity=True, velocity_mode="split", velocity_timbre="tilt", num_samples=4000)
+    assert _modulated(use_velocity=True, velocity_mode="split").velocity_brightening(
+        torch.randn(2, 64), torch.tensor([60, 60])) is None                  # a code-shift model has no slope
+    z, pitch = torch.randn(3, 64, generator=torch.Generator().manual_seed(5)), torch.tensor([48, 60, 72])
+    step = SimpleNamespace(z=z, fake=torch.zeros(3, 4000), real={"x": torch.zeros(3, 4000)},
+                           cond={"pitch": pitch, "velocity": torch.tensor([40, 80, 120]),
+                                 "instrument": torch.tensor([0, -1, -1])},
+                           fake_out=SimpleNamespace(aux={"pitch_logits": torch.zeros(3, 128)}))
+    terms = NoteObjective(gen.config.pitch_min, "harmonic", False, gen.velocity_brightening).g_terms(step)
+    slope = gen.velocity_brightening(z[1:], pitch[1:])                        # row 0 re-makes an instrument
+    torch.testing.assert_close(terms["velocity_tilt"], slope.mean())
+    terms["velocity_tilt"].backward()
+    assert float(gen.velocity_tilt.bias.grad) > 0                             # the prior lowers the slope
+    assert "velocity_tilt" not in NoteObjective(gen.config.pitch_min, "harmonic", False).g_terms(step)
