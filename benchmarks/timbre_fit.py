@@ -29,11 +29,16 @@ from creative_gan.pipelines.audio.render.recording import detect_pitch, read_not
 CLIP = 48_000     # 3 s at 16 kHz: the held note up to note-off
 
 
-def distance_db(pipe, z: torch.Tensor, real: np.ndarray, pitches: list[int], velocity: int) -> float:
-    """Mean log-mel L1 (dB) between the model's notes for ``z`` and ``real`` [P, CLIP] at ``pitches``."""
+def distance_db(pipe, z: torch.Tensor, real: np.ndarray, pitches: list[int], velocity: int,
+                match_level: bool = False) -> float:
+    """Mean log-mel L1 (dB) between the model's notes for ``z`` and ``real`` [P, CLIP] at ``pitches``; with
+    ``match_level`` each generated note is first scaled to its real note's power (timbre only, no gain)."""
     fake = pipe.generate(pitches, z=z, velocities=[velocity] * len(pitches) if pipe.has_velocity else None,
                          num_samples=CLIP, as_tensor=True)
-    return float(logmel_l1_db(logmel_db(fake), logmel_db(torch.from_numpy(real))).mean())
+    real = torch.from_numpy(real)
+    if match_level:
+        fake = fake * (real.pow(2).mean(1, keepdim=True) / fake.pow(2).mean(1, keepdim=True).clamp_min(1e-20)).sqrt()
+    return float(logmel_l1_db(logmel_db(fake), logmel_db(real)).mean())
 
 
 def main() -> None:
@@ -44,7 +49,12 @@ def main() -> None:
     parser.add_argument("--pitches", default="36,48,60,72")
     parser.add_argument("--velocity", type=int, default=80)
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--fit-velocity", type=int, default=None,
+                        help="velocity the fit plays its notes at (default: the model's, as render --timbre-from)")
     parser.add_argument("--level", default="nearest", help="the fit's level mode (nearest, shape, exact)")
+    parser.add_argument("--match-level", action="store_true",
+                        help="score timbre alone: scale every generated note to its real note's power first "
+                             "(a recording's gain is arbitrary, so the fit's level is a guess)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     pipe = creative_gan.load(args.model, device="cpu")
@@ -58,10 +68,11 @@ def main() -> None:
         note = audio / f"{name}-{args.fit_pitch:03d}-{args.velocity:03d}.wav"
         start = time.perf_counter()
         detected = detect_pitch(read_note(note), pipe.sample_rate, str(note))
-        z = pipe.timbre_from_audio(str(note), steps=args.steps, level=args.level)
+        z = pipe.timbre_from_audio(str(note), steps=args.steps, level=args.level, velocity=args.fit_velocity)
         seconds = time.perf_counter() - start
-        fitted = distance_db(pipe, z, real, pitches, args.velocity)
-        presets = {k: distance_db(pipe, v, real, pitches, args.velocity) for k, v in pipe.presets.items()}
+        fitted = distance_db(pipe, z, real, pitches, args.velocity, args.match_level)
+        presets = {k: distance_db(pipe, v, real, pitches, args.velocity, args.match_level)
+                   for k, v in pipe.presets.items()}
         best = min(presets, key=presets.get)
         rows.append({"instrument": name, "fit_db": fitted, "best_preset": best, "best_preset_db": presets[best],
                      "ratio": fitted / presets[best], "detected_pitch": detected, "fit_seconds": seconds})

@@ -24,8 +24,7 @@ PRESETS: dict[str, dict] = {
         "steps": 20, "batch_size": 8, "loss": "hinge", "lr_g": 2e-4, "lr_d": 2e-4,
         "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9],
         "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/reconstruct": 0.2, "G/movement": 0.5,
-                         "G/envelope": 0.05, "G/brightness": 0.0, "G/brightness_sq": 10.0,
-                         "G/velocity_tilt": 2.0},
+                         "G/envelope": 0.05, "G/brightness": 2.0, "G/velocity_tilt": 0.5},
         "checkpoint_every": 10, "preview_every": 10, "monitor_every": 10, "monitor_samples": 8, "log_every": 5,
         "model": {"family": "harmonic", "clip_samples": SAMPLE_RATE, "reconstruct_share": 0.5,
                   "generator": dict(_TINY_HARMONIC_G, num_samples=SAMPLE_RATE, frame_layers=2, modulation=True,
@@ -72,14 +71,17 @@ PRESETS: dict[str, dict] = {
     },
     # the CPU recipe of the shipped model (living timbres): the `small` networks plus time-varying partials
     # (a second frame layer), LFO/shimmer/jitter modulation, a quiet noise floor with an onset allowance,
-    # velocity conditioning, and instrument latents re-making half of each batch (log-mel L1 + sustain
-    # movement) beside the adversarial loss — 30 GM programs × MIDI 24–84 × velocities 40/80/120
+    # velocity conditioning (loudness slope + brightness tilt), and instrument latents re-making half of each
+    # batch (log-mel L1, sustain movement, envelope, centroid) beside the adversarial loss — 30 GM programs ×
+    # MIDI 24–84 × velocities 40/80/120. The shipped model then trained ~540 more steps with the velocity-tilt
+    # prior on (G/velocity_tilt 0.5; from the start it silences every instrument's brightening), see
+    # examples/train_audio_default.sh
     "living": {
-        "steps": 4000, "batch_size": 16, "loss": "hinge", "lr_g": 3e-4, "lr_d": 3e-4,
+        "steps": 5000, "batch_size": 16, "loss": "hinge", "lr_g": 3e-4, "lr_d": 3e-4,
         "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "ema_decay": 0.995, "ema_warmup_steps": 500,
         "loss_weights": {"D/pitch_ce": 1.0, "G/pitch_ce": 1.0, "G/mode_seeking": 0.1,
-                         "G/reconstruct": 0.2, "G/movement": 0.5, "G/envelope": 0.05, "G/brightness": 0.0,
-                         "G/brightness_sq": 10.0, "G/velocity_tilt": 2.0},
+                         "G/reconstruct": 0.2, "G/movement": 0.5, "G/envelope": 0.05, "G/brightness": 2.0,
+                         "G/velocity_tilt": 0.0},
         "checkpoint_every": 100, "preview_every": 500, "monitor_every": 200, "monitor_samples": 16,
         "log_every": 10,
         "model": {"family": "harmonic", "clip_samples": NOTE_SAMPLES, "reconstruct_share": 0.5,

@@ -50,6 +50,23 @@ def test_presets_live_like_their_instruments():
     assert 10 < 20 * np.log10(np.sqrt(np.mean(loud ** 2)) / np.sqrt(np.mean(soft ** 2))) < 30
 
 
+def test_velocity_brightens_brass_and_reeds_only():
+    """FluidR3's brass and reeds brighten with velocity; its pianos, strings and mallets only get louder."""
+    from creative_gan.pipelines.audio.evaluate.living import spectral_centroid_hz
+
+    pipe = creative_gan.load("audio-default")
+    names = ["trumpet", "alto-sax", "acoustic-grand-piano", "violin", "marimba"]
+    pitches = [72, 72, 60, 60, 60]
+
+    def centroids(velocity):
+        notes = np.concatenate([pipe.generate([p], timbre=n, velocities=velocity) for n, p in zip(names, pitches)])
+        return spectral_centroid_hz(torch.from_numpy(notes)).numpy()
+
+    change = centroids(120) / centroids(40) - 1
+    assert change[0] > 0.1 and change[1] > 0.1            # real: +24 % each at MIDI 72
+    assert np.abs(change[2:]).max() < 0.01                # real: 0 %
+
+
 def test_notes_are_in_tune_and_presets_differ():
     pipe = creative_gan.load("audio-default")
     pitches = [28, 40, 52, 64, 76, 84]

@@ -118,7 +118,7 @@ def test_tiny_living_trains_reconstructs_and_ships_a_fitted_bank(corpus, heldout
     assert main(["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--out", str(run),
                  "--steps", "4", "--no-progress", "--seed", "1", "--heldout", str(heldout)]) == 0
     rows = read_metrics(run / "metrics.jsonl")
-    assert {"G/reconstruct", "G/movement", "G/brightness_sq", "G/velocity_tilt"} <= set(rows[-1])
+    assert {"G/reconstruct", "G/movement", "G/brightness", "G/velocity_tilt"} <= set(rows[-1])
     assert all(math.isfinite(v) for row in rows for v in row.values())
     pipe = creative_gan.load(run / "model")
     assert pipe.has_velocity and type(pipe.generator).__name__ == "HarmonicGenerator"
@@ -199,26 +199,6 @@ def test_tilt_velocity_keeps_the_spectrum_until_a_note_learns_to_brighten():
     torch.testing.assert_close(loud, soft * ratio[:, None], rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="velocity_timbre"):
         HarmonicGenerator(HarmonicGeneratorConfig.tiny(velocity_timbre="bend"))
-
-
-def test_squared_brightness_sees_velocity_brightening_under_a_larger_overall_error():
-    """A model note too dark overall by e, brightened by velocity by ±δ: the absolute log-centroid error cannot
-    tell δ = 0 from δ > 0 while e > δ; its square can (it grows with δ, so training pulls δ to the data's)."""
-    from creative_gan.pipelines.audio.training.objective import reconstruction_terms
-
-    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
-    k = torch.arange(1, 13, dtype=torch.float32)[:, None]
-
-    def note(tilt: float) -> torch.Tensor:          # partial k at k^(tilt − 1.5)
-        return (k ** (tilt - 1.5) * torch.sin(2 * math.pi * 220.0 * k * t)).sum(0) * 0.1
-
-    real = torch.stack([note(1.0), note(1.0)])      # a velocity-flat instrument at velocity 40 and 120
-    terms = {}
-    for delta in (0.0, 0.25):
-        fake = torch.stack([note(0.7 - delta), note(0.7 + delta)])     # overall too dark, ± velocity tilt
-        terms[delta] = {k_: float(v) for k_, v in reconstruction_terms(fake, real).items()}
-    assert terms[0.25]["brightness"] <= 1.02 * terms[0.0]["brightness"]    # blind to (even rewards) the tilt
-    assert terms[0.25]["brightness_sq"] > 1.3 * terms[0.0]["brightness_sq"]
 
 
 def test_velocity_tilt_prior_covers_the_random_timbres_only():
