@@ -5,7 +5,6 @@ plain functions of :mod:`creative_gan.demos.audio_callbacks` (unit-tested withou
 """
 from __future__ import annotations
 
-import functools
 import re
 
 import gradio as gr
@@ -106,7 +105,8 @@ def build_audio_demo(pipe) -> None:
     with gr.Accordion("Timbre from a recording", open=False):
         gr.Markdown("Upload one note of an instrument (WAV, FLAC or OGG). The model's timbre closest to it is "
                     "found by fitting, kept as a preset under the name you give, and offered in every timbre "
-                    "list of this tab (until the app stops). Leave the pitch empty to detect it.")
+                    "list of this tab for this browser session (others do not see it). Leave the pitch empty to "
+                    "detect it.")
         with gr.Row():
             recording = gr.File(label="Recording of one note", file_types=calls.RECORDING_TYPES, type="filepath",
                                 elem_id="fit-upload")
@@ -122,45 +122,58 @@ def build_audio_demo(pipe) -> None:
                                     buttons=AUDIO_BUTTONS, elem_id="fit-original")
         fit_info = gr.Markdown(elem_id="fit-info")
 
-    def do_render(example, upload, timbre, use_morph, morph, tracks, file_format,
+    mine = gr.State({})     # this browser session's fitted timbres {name: z}; the shared model never changes
+
+    def do_render(example, upload, timbre, use_morph, morph, tracks, file_format, own,
                   progress=gr.Progress(track_tqdm=True)):
-        return calls.render_piece(pipe, example, upload, timbre, use_morph, morph, tracks, file_format,
-                                  progress=True)
+        return calls.render_piece(calls.session_pipe(pipe, own), example, upload, timbre, use_morph, morph,
+                                  tracks, file_format, progress=True)
+
+    def with_own(callback):
+        """``callback(pipe, *values)`` called with the session's view of the model (its last input: ``mine``)."""
+        def run(*values):
+            *values, own = values
+            return callback(calls.session_pipe(pipe, own), *values)
+        return run
 
     refresh_tracks = ui(calls.track_rows)
     example.change(refresh_tracks, [example, upload], tracks, api_name="audio_tracks", **light_event())
     upload.change(refresh_tracks, [example, upload], tracks, api_name="audio_upload_tracks", **light_event())
     dice.click(lambda: calls.random_timbre(), None, timbre, api_name=False, queue=False)
     note_dice.click(lambda: calls.random_timbre(), None, note_timbre, api_name=False, queue=False)
-    render.click(ui(do_render), [example, upload, timbre, use_morph, morph, tracks, file_format],
+    render.click(ui(do_render), [example, upload, timbre, use_morph, morph, tracks, file_format, mine],
                  [player, roll, spectrum, download, summary], api_name="audio_render", **heavy_event())
-    play.click(ui(functools.partial(calls.play_note, pipe)), [pitch, note_timbre, velocity],
+    play.click(ui(with_own(calls.play_note)), [pitch, note_timbre, velocity, mine],
                [note_audio, note_info], api_name="audio_note", **light_event())
-    morph_button.click(ui(functools.partial(calls.morph_row, pipe)), [pitch, timbre_a, timbre_b, count, velocity],
+    morph_button.click(ui(with_own(calls.morph_row)), [pitch, timbre_a, timbre_b, count, velocity, mine],
                        [row_audio, row_info], api_name="audio_morph_row", **light_event())
     shipped = frozenset(pipe.presets)
 
-    def do_fit(path, pitch_text, name, progress=gr.Progress(track_tqdm=True)):
-        return fit_timbre_outputs(pipe, path, pitch_text, name, protected=shipped, progress=True)
+    def do_fit(path, pitch_text, name, own, progress=gr.Progress(track_tqdm=True)):
+        return fit_timbre_outputs(pipe, path, pitch_text, name, own, protected=shipped, progress=True)
 
-    fit_button.click(ui(do_fit), [recording, fit_pitch, fit_name],
+    fit_button.click(ui(do_fit), [recording, fit_pitch, fit_name, mine],
                      [fit_audio, fit_original, fit_info, note_timbre, timbre, timbre_a, timbre_b, sfz_timbre,
-                      sfz_morph], api_name="audio_fit_timbre", **heavy_event())
-    sfz_button.click(ui(functools.partial(export_instrument_zip, pipe)), [sfz_timbre, sfz_morph, sfz_every],
+                      sfz_morph, mine], api_name="audio_fit_timbre", **heavy_event())
+    sfz_button.click(ui(with_own(export_instrument_zip)), [sfz_timbre, sfz_morph, sfz_every, mine],
                      [sfz_file, sfz_info], api_name="audio_export_instrument", **heavy_event())
 
 
-def fit_timbre_outputs(pipe, path, pitch_text, name, protected=(), progress: bool = False) -> tuple:
-    """The "Fit timbre" button: fit and keep the recording's timbre, then refresh every timbre dropdown.
+def fit_timbre_outputs(pipe, path, pitch_text, name, mine=None, protected=(), progress: bool = False) -> tuple:
+    """The "Fit timbre" button: fit the recording's timbre, keep it among this session's own timbres ``mine``
+    (``{name: z}``; ``pipe``, the shared model, is not changed), then refresh every timbre dropdown.
 
     Returns ``(fitted note, recording, info line, note-explorer timbre update (choices, value: the new
-    preset), piece / morph-from / morph-to / SFZ timbre updates (choices), SFZ morph-to update (choices with "")``.
+    preset), piece / morph-from / morph-to / SFZ timbre updates (choices), SFZ morph-to update (choices with ""),
+    the session's timbres with the new one)``.
     """
-    fitted, original, info, chosen = calls.fit_recording(pipe, path, pitch_text, name, protected=protected,
+    view = calls.session_pipe(pipe, mine)
+    fitted, original, info, chosen = calls.fit_recording(view, path, pitch_text, name, protected=protected,
                                                          progress=progress)
-    choices = calls.timbre_choices(pipe)
+    choices = calls.timbre_choices(view)
+    own = {**(mine or {}), chosen: view.presets[chosen]}
     return (fitted, original, info, gr.update(choices=choices, value=chosen),
-            *(gr.update(choices=choices) for _ in range(4)), gr.update(choices=[""] + choices))
+            *(gr.update(choices=choices) for _ in range(4)), gr.update(choices=[""] + choices), own)
 
 
 def export_instrument_zip(pipe, timbre: str, morph_to: str = "", every=3) -> tuple[str, str]:

@@ -7,6 +7,7 @@ PNG paths, a one-line summary. Bad input raises :class:`~creative_gan.errors.Usa
 """
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -23,6 +24,14 @@ from .common import check_midi_upload, example_midis, output_path, to_int16
 FORMATS = {"WAV": ".wav", "FLAC": ".flac"}
 #: seconds of each note in an explorer morph row (the 4-s note cut there with a 0.1-s fade)
 MORPH_NOTE_SECONDS = 1.0
+
+
+def session_pipe(pipe, mine: dict | None):
+    """``pipe`` as one browser session sees it: the model's presets plus ``mine`` (``{name: z}``, the timbres this
+    session fitted). A shallow copy: the shared model, and every other session, stay as they were."""
+    view = copy.copy(pipe)
+    view.presets = dict(sorted({**pipe.presets, **(mine or {})}.items()))
+    return view
 
 
 def timbre_choices(pipe) -> list[str]:
@@ -328,6 +337,7 @@ def fit_recording(pipe, path, pitch="", name: str = "my-timbre", *, protected=()
 
     found = "given" if given is not None else "detected"
     info = (f"**{name}**: MIDI {pitches[0]} ({found}); log-mel distance to your note {loss_db:.1f} dB after "
-            f"{steps} steps ({elapsed:.0f} s). It is now a preset in every timbre list of this tab.")
+            f"{steps} steps ({elapsed:.0f} s). It is now a preset in every timbre list of this tab, for this "
+            "browser session.")
     return (pipe.sample_rate, level(fitted)), (pipe.sample_rate, level(original)), info, name
 

@@ -84,6 +84,17 @@ def test_fitted_recording_becomes_the_explorers_timbre(page, screenshot, tmp_pat
     assert page.locator("#explorer-timbre input").input_value() == "page-tone"
     page.click("#explorer-play")
     page.locator("#explorer-info").get_by_text("as page-tone").wait_for()
+    other = page.context.browser.new_context().new_page()       # another visitor has a session of its own
+    try:
+        other.set_default_timeout(60_000)
+        other.goto(page.url)
+        other.fill("#explorer-timbre input", "page-tone")           # typed by name: still not this visitor's
+        other.keyboard.press("Enter")
+        other.click("#explorer-play")
+        visible_error(other, "unknown timbre 'page-tone'")
+        assert other.locator("#explorer-info").get_by_text("as page-tone").count() == 0
+    finally:
+        other.context.close()
 
 
 def test_fake_midi_upload_shows_an_error_and_the_app_keeps_working(page, screenshot, tmp_path):

@@ -79,28 +79,30 @@ def test_bad_velocities_are_one_line_errors(bad):
 
 
 # ----------------------------------------------------------------------------------------------- timbre fit
-def test_fitted_recording_becomes_a_preset_in_every_dropdown(tmp_path):
+def test_fitted_recording_becomes_a_preset_in_every_dropdown_of_its_session_only(tmp_path):
     pipe = tiny_pipe()
     path = tmp_path / "a-tone.wav"
     sf.write(str(path), tone(57), 44_100)
-    out = fit_timbre_outputs(pipe, str(path), "", "my-tone", progress=False)
-    (rate, fitted), (_, original), info, explorer, *others = out
+    out = fit_timbre_outputs(pipe, str(path), "", "my-tone", {}, progress=False)
+    (rate, fitted), (_, original), info, explorer, *others, mine = out
     assert rate == SR and len(fitted) == 4 * SR and abs(len(original) - 2 * SR) < 0.02 * SR
     assert "MIDI 57 (detected)" in info and "dB" in info
-    assert list(pipe.presets) == ["my-tone"]
+    assert list(mine) == ["my-tone"] and not pipe.presets          # the shared model is untouched
     expected = ["my-tone", "seed:0", "seed:1"]
     assert explorer["choices"] == expected and explorer["value"] == "my-tone"
     assert len(others) == 5 and all(u["choices"] == expected for u in others[:4])
     assert others[4]["choices"] == [""] + expected                   # the optional SFZ morph target
-    # the fitted note is the new preset's note at the recording's pitch
-    note = pipe.generate([57], timbre="my-tone")[0]
+    # the fitted note is the new preset's note at the recording's pitch, in this session's view
+    view = calls.session_pipe(pipe, mine)
+    note = view.generate([57], timbre="my-tone")[0]
     assert np.array_equal(fitted, to_int16(note / np.abs(note).max() * 0.9))
-    assert calls.play_note(pipe, 57, "my-tone", 90)[1].startswith("MIDI 57 as my-tone")
+    assert calls.play_note(view, 57, "my-tone", 90)[1].startswith("MIDI 57 as my-tone")
+    with pytest.raises(UsageError, match="my-tone"):                 # another session does not have it
+        calls.play_note(calls.session_pipe(pipe, {}), 57, "my-tone", 90)
     # fitting again under the same name replaces it (a given pitch, by name, skips detection)
-    first = pipe.presets["my-tone"].clone()
-    info = fit_timbre_outputs(pipe, str(path), "G3", "my-tone")[2]
-    assert "MIDI 55 (given)" in info and list(pipe.presets) == ["my-tone"]
-    assert not torch.equal(pipe.presets["my-tone"], first)
+    *_, info, _, _, _, _, _, _, again = fit_timbre_outputs(pipe, str(path), "G3", "my-tone", mine)
+    assert "MIDI 55 (given)" in info and list(again) == ["my-tone"] and not pipe.presets
+    assert not torch.equal(again["my-tone"], mine["my-tone"])
 
 
 @pytest.mark.parametrize("kind, match", [("silent", "silent.wav: is silent"),
@@ -120,7 +122,7 @@ def test_unusable_recordings_are_one_line_and_add_nothing(tmp_path, kind, match)
                          "protected": (good, "57", "warm"), "pitch": (good, "high", "x"),
                          "range": (good, "C9", "x")}[kind]
     with pytest.raises(UsageError, match=match) as caught:
-        fit_timbre_outputs(pipe, str(path), pitch, name, protected={"warm"})
+        fit_timbre_outputs(pipe, str(path), pitch, name, {}, protected={"warm"})
     message = str(caught.value)
     assert len(message.splitlines()) == 1 and str(tmp_path) not in message      # the file's name, no server path
     assert list(pipe.presets) == ["warm"] and torch.equal(pipe.presets["warm"], pipe.latent_for_seed(1))
@@ -128,7 +130,7 @@ def test_unusable_recordings_are_one_line_and_add_nothing(tmp_path, kind, match)
         import gradio as gr
 
         with pytest.raises(gr.Error, match=match):
-            ui(fit_timbre_outputs)(pipe, str(path), pitch, name)
+            ui(fit_timbre_outputs)(pipe, str(path), pitch, name, {})
 
 
 def test_pitch_box():
