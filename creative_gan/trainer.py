@@ -104,6 +104,8 @@ class Trainer:
         self._count = 0
         self._stash = None
         self.start_step = 0
+        self.seconds_before = 0.0       # training time of the earlier calls of a resumed run (0: unknown/fresh)
+        self._started: float | None = None
         if resume:
             self._resume()
         self.start_step = self.step
@@ -273,7 +275,13 @@ class Trainer:
             "generator_ema": self.ema.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": gather_rng(self.latent_rng, self.world), "options": self.options.to_dict(),
+            "train_seconds": self.train_seconds(),
         }
+
+    def train_seconds(self) -> float:
+        """Wall-clock seconds of :meth:`train` over every call of this run (resumes included) so far."""
+        now = 0.0 if self._started is None else time.perf_counter() - self._started
+        return self.seconds_before + now
 
     def save_checkpoint(self) -> Path | None:
         state = self.state_dict()  # every rank joins the RNG gather
@@ -302,6 +310,7 @@ class Trainer:
             self.step, self.d_steps = int(state["step"]), int(state["d_steps"])
             self.stream.seek(int(state["epoch"]), int(state["position"]))
             self.lr_scale = float(state.get("lr_scale", 1.0))
+            self.seconds_before = float(state.get("train_seconds", 0.0))    # older checkpoints: not recorded
             restore_rng(state["rng"], self.rank, self.latent_rng)
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CheckpointError(f"{self.checkpoint_path}: incomplete or corrupt resume state: "
@@ -338,7 +347,7 @@ class Trainer:
     def train(self) -> TrainResult:
         """Run until ``options.steps``; Ctrl-C saves the resume state before leaving."""
         opts = self.options
-        start = time.perf_counter()
+        start = self._started = time.perf_counter()
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n")
@@ -404,11 +413,12 @@ class Trainer:
         self.save_checkpoint()
         self._preview()
         logger.close()
-        model_dir = self._release(time.perf_counter() - start)
+        model_dir = self._release(self.train_seconds())
         return TrainResult(self.ema.shadow, self.run_dir, self.step, last, model_dir,
                            time.perf_counter() - start, self.start_step)
 
     def _release(self, seconds: float) -> Path | None:
+        """Save the release; ``seconds``: training time of the whole run (every resumed call)."""
         if not self.is_main:
             return None
         from .release import save

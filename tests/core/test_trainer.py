@@ -208,6 +208,22 @@ def test_training_into_an_existing_run_is_refused_without_resume(tmp_path):
     assert steps == sorted(set(steps))                              # no step logged twice
 
 
+def test_training_time_adds_up_over_resumes(tmp_path):
+    """The run's training seconds (saved with the resume state, given to the release's provenance) count every
+    call of a resumed run, not only the last one (a release-only resume took 0.2 s)."""
+    from creative_gan import checkpoint as ckpt
+
+    state = tmp_path / "checkpoints" / ckpt.STATE_NAME
+    first = Trainer(make_task(), options(tmp_path, steps=10)).train()
+    before = float(ckpt.load_state(state)["train_seconds"])
+    assert 0 < before <= first.seconds
+    trainer = Trainer(make_task(), options(tmp_path, steps=10), resume=True)      # nothing left: release only
+    assert trainer.seconds_before == before
+    again = trainer.train()
+    after = float(ckpt.load_state(state)["train_seconds"])
+    assert before < after <= before + again.seconds
+
+
 def test_resume_with_networks_that_do_not_fit_is_one_line(tmp_path):
     from creative_gan.errors import CheckpointError
     Trainer(make_task(), options(tmp_path, steps=5)).train()
