@@ -212,8 +212,9 @@ def velocity_notes(pipe, pitches, z, velocity, num_samples: int | None = None) -
 
     A velocity-conditioned model (``pipe.has_velocity``) plays them at ``velocity`` and at 127; one gain puts
     the louder of the two sets at peak 0.9 and the notes at ``velocity`` are returned, so a soft note sounds as
-    much softer (and as much darker, where the model learned that) as the model makes it. A model without velocity conditioning plays
-    them peak-normalised to 0.9 times the MIDI gain ``(velocity/127)²``, the gain the renderer gives such models.
+    much softer (and as much darker, where the model learned that) as the model makes it. A model without
+    velocity conditioning plays them peak-normalised to 0.9 times the MIDI gain ``(velocity/127)²``, the gain
+    the renderer gives such models.
     ``z`` ``[N, D]``.
     """
     velocity = check_velocity(velocity)

@@ -33,8 +33,8 @@ NUM_TIME_FEATURES = len(_DECAY_SECONDS) + 1 + len(_RELEASE_SECONDS)
 _ONSET_FEATURE = _DECAY_SECONDS.index(0.01)                                     # exp(−t / 10 ms)
 _RELEASE_FEATURE = len(_DECAY_SECONDS) + 1 + _RELEASE_SECONDS.index(0.3)        # 1 − exp(−(t − off) / 0.3 s)
 _ATTACK_NOISE_FEATURE = _DECAY_SECONDS.index(0.04)                              # exp(−t / 40 ms)
-_JITTER_HZ = (1.7, 4.3, 9.1)
-_VELOCITY_CENTRE = 80.0                                                         # "split" velocity: no gain here                                                    # level-jitter sines
+_JITTER_HZ = (1.7, 4.3, 9.1)                                                    # level-jitter sines
+_VELOCITY_CENTRE = 80.0                                                         # "split" velocity: no gain here
 
 
 @dataclass
@@ -210,8 +210,7 @@ class HarmonicGenerator(nn.Module):
         offset = (velocity.float() - _VELOCITY_CENTRE)[:, None] / 127.0                    # [B, 1]
         slope = F.softplus(self.velocity_gain(code))                                         # [B, 1]
         if self.velocity_tilts:
-            tilt = (offset * F.softplus(self.velocity_tilt(code)))[:, 0]
-            return code, (offset * slope)[:, 0], tilt
+            return code, (offset * slope)[:, 0], offset[:, 0] * self._brightness_slope(code)
         code = code + offset * self.velocity_shift(code)
         return code, (offset * slope)[:, 0], None
 
@@ -219,9 +218,10 @@ class HarmonicGenerator(nn.Module):
         """Per-note brightness slope b ≥ 0 [B] of a "tilt" model (partial k gains k^(b·Δv/127)); None otherwise."""
         if not self.velocity_tilts:
             return None
-        cfg = self.config
-        code = self.trunk(torch.cat([self.latent_norm(z), pitch_features(
-            torch.as_tensor(pitch, device=z.device), cfg.pitch_min, cfg.pitch_max, cfg.pitch_feature_spacing)], 1))
+        code = self._note_code(z, torch.as_tensor(pitch, device=z.device), None)[0]   # the code has no velocity
+        return self._brightness_slope(code)
+
+    def _brightness_slope(self, code: torch.Tensor) -> torch.Tensor:
         return F.softplus(self.velocity_tilt(code))[:, 0]
 
     def controls(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
