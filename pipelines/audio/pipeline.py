@@ -197,17 +197,20 @@ class AudioPipeline(Pipeline):
         ``path_or_array``: an audio file (any rate, mono or stereo; ``"cello.wav:48"`` gives its MIDI pitch),
         a float array ``[T]`` at 16 kHz, or a list of those (one z fitted to all, e.g. a few pitches).
         ``pitch``: MIDI note(s) for items without one; else found by pYIN. ``velocity``: the velocity the
-        model plays the fitted notes at (default 100; a recording's level depends on its gain, so it is not
-        read as velocity). A recording keeps its level where the model's notes reach it, else it is taken at
-        the nearest level they reach (``level="nearest"``). ``steps``/``seed``/``options``: see
-        :func:`.render.invert.fit_timbre_loss`. Use the z as
-        ``timbre=``/``z=``, or keep it with :meth:`add_preset`.
+        recording was played at, if known; else it is read from the recording's level (the velocity at which
+        the presets that sound most like it play that loud). A recording keeps its level where the model's
+        notes reach it, else it is taken at the nearest level they reach (``level="nearest"``). Away from the
+        recording's pitches the timbre keeps the behaviour of the preset it started from (``anchor``, see
+        :mod:`.render.invert`). ``steps``/``seed``/``options``: see :func:`.render.invert.fit_timbre_loss`.
+        Use the z as ``timbre=``/``z=``, or keep it with :meth:`add_preset`.
         """
-        from .render.invert import fit_timbre
+        from .render.invert import ANCHOR_WEIGHT, fit_timbre
         from .render.recording import load_notes
 
         notes, pitches = load_notes(self, path_or_array, pitch)
         options.setdefault("level", "nearest")
+        options.setdefault("anchor", ANCHOR_WEIGHT)
+        velocity = "auto" if velocity is None else velocity
         return fit_timbre(self, notes, pitches, velocity, steps=steps, seed=seed, progress=progress, **options)
 
     def add_preset(self, name: str, z, replace: bool = False) -> str:

@@ -19,7 +19,8 @@ reference pitches (36/48/60/72) at each reference velocity (40/80/120; 4-s notes
                                     (0.25 dB) a step, and both change by more than that overall
 ``heldout_fit_*``                   per held-out program: log-mel L1 over all reference pitches of a timbre
                                     fitted to its one real note nearest pitch 60 (``render.invert.fit_timbre``,
-                                    as ``render --timbre-from`` does) vs that of the nearest preset
+                                    anchored as ``render --timbre-from`` is, at the note's known velocity and
+                                    level) vs that of the nearest preset
 ==================================  ===============================================================================
 """
 from __future__ import annotations
@@ -216,7 +217,7 @@ def _heldout(pipe, reference, keep, names, preset_db, fit_options, progress, row
     held = np.flatnonzero(reference.heldout)
     if not len(held) or not reference.heldout_audio.shape[0]:
         return {}
-    from ..render.invert import fit_timbre
+    from ..render.invert import ANCHOR_WEIGHT, fit_timbre
 
     fits, nearest, beats = [], [], []
     for h, i in enumerate(tqdm(held, desc="held-out timbre fits", disable=not progress, leave=False)):
@@ -227,7 +228,8 @@ def _heldout(pipe, reference, keep, names, preset_db, fit_options, progress, row
         pitches = reference.pitches[keep][present]
         velocity = [reference.reference_velocity] * len(present)
         one = int(np.argmin(np.abs(pitches - MORPH_PITCH)))          # fit to one note, as --timbre-from does
-        z = fit_timbre(pipe, audio[one:one + 1], pitches[one:one + 1], velocity[:1], **fit_options)
+        z = fit_timbre(pipe, audio[one:one + 1], pitches[one:one + 1], velocity[:1],
+                       **{"anchor": ANCHOR_WEIGHT, **fit_options})
         with torch.no_grad():
             fit_db = logmel_db(render_notes(pipe, z.expand(len(present), -1), pitches, velocity))
         real_db = reference.logmel[i][keep][present]

@@ -68,12 +68,13 @@ def read_notes(specs: list[str]):
 
 def fit_notes(pipe, notes, steps: int, seed: int, progress: bool):
     """(z [D], loss dB, pitches) of one timbre fitted to the read ``notes`` (see :func:`read_notes`)."""
-    from .invert import fit_timbre_loss
+    from .invert import ANCHOR_WEIGHT, fit_timbre_loss
     from .recording import load_notes
 
     audio, pitches = load_notes(pipe, [samples for _, _, samples in notes], [pitch for _, pitch, _ in notes],
                                 names=[path for path, _, _ in notes])
-    fit = fit_timbre_loss(pipe, audio, pitches, steps=steps, seed=seed, progress=progress, level="nearest")
+    fit = fit_timbre_loss(pipe, audio, pitches, "auto", steps=steps, seed=seed, progress=progress, level="nearest",
+                          anchor=ANCHOR_WEIGHT)
     return fit.z, fit.loss_db, pitches
 
 

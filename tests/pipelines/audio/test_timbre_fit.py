@@ -17,7 +17,8 @@ from creative_gan.errors import UsageError
 from creative_gan.pipelines.audio.dsp.features import logmel_db, logmel_l1_db
 from creative_gan.pipelines.audio.networks.harmonic import HarmonicGenerator, HarmonicGeneratorConfig
 from creative_gan.pipelines.audio.pipeline import AudioPipeline
-from creative_gan.pipelines.audio.render.invert import fit_timbre, fit_timbre_loss
+from creative_gan.pipelines.audio.render.invert import (anchor_pitches, estimate_velocity, fit_timbre,
+                                                        fit_timbre_loss)
 from creative_gan.pipelines.audio.render.recording import detect_pitch, parse_note_spec, read_note
 from creative_gan.release import ASSETS, save
 
@@ -122,6 +123,52 @@ def test_fit_uses_the_given_velocities():
     assert abs(distance([100] * 3) - distance(velocities)) > 0.01       # so the line above tells them apart
     with pytest.raises(UsageError, match="one per note"):
         fit_timbre(pipe, target, FIT_PITCHES, [30, 70], steps=0, restarts=1)
+
+
+# ----------------------------------------------------------------------------------- one note: anchors, velocity
+def test_anchor_pitches_keep_clear_of_the_given_notes():
+    assert anchor_pitches([60], (24, 84)) == [41, 50, 70, 79]
+    assert anchor_pitches([30], (24, 84)) == [40, 49]                 # inside the model's range only
+    assert anchor_pitches([40, 52, 64, 76], (24, 84)) == [30, 33, 45, 57, 59, 71, 83]
+    assert anchor_pitches(range(24, 85, 4), (24, 84)) == []           # notes all over the range: no anchors
+
+
+def test_an_anchored_one_note_fit_keeps_its_start_away_from_the_note():
+    pipe = tiny_pipe()
+    note = pipe.generate([55], seed=9, num_samples=SR // 2)           # another timbre, one note
+    far = anchor_pitches([55], pipe.pitch_range)
+    start = fit_timbre_loss(pipe, note, [55], steps=0, restarts=0, keep=1)     # the preset the descent starts at
+
+    def fit(anchor):
+        return fit_timbre_loss(pipe, note, [55], steps=40, restarts=0, keep=1, anchor=anchor, lr=0.1)
+
+    def change(z):      # log-mel L1 (dB) of z's notes at the anchors to the start's
+        a = pipe.generate(far, z=z, num_samples=SR // 2, as_tensor=True)
+        b = pipe.generate(far, z=start.z, num_samples=SR // 2, as_tensor=True)
+        return float(logmel_l1_db(logmel_db(a), logmel_db(b)).mean())
+
+    free, anchored, heavy = fit(0.0), fit(0.6), fit(2.0)
+    assert free.loss_db < 0.6 * start.loss_db and anchored.loss_db < 0.6 * start.loss_db    # both fit the note
+    assert change(anchored.z) < 0.9 * change(free.z), (change(anchored.z), change(free.z))  # and it moved less
+    # a heavy anchor: no move explains the note by more than it changes the instrument, so the start is kept
+    assert torch.allclose(heavy.z, start.z) and heavy.loss_db == pytest.approx(start.loss_db, abs=1e-4)
+    with pytest.raises(UsageError, match="anchor must be"):
+        fit(-1.0)
+
+
+def test_auto_velocity_reads_the_velocity_from_the_recording_level():
+    # ≈ +19 dB from velocity 40 to 120; a quiet noise floor, as in the first test (noise is keyed to z)
+    pipe = tiny_pipe(use_velocity=True, velocity_mode="split", max_noise_ratio=1e-3)
+    z = pipe.latent_for_seed(3)
+    z = z * 4.0 / z.norm()                                            # the scale the fit hands the generator
+    for velocity in (50, 110):
+        note = torch.from_numpy(pipe.generate([60], z=z, velocities=[velocity], num_samples=SR // 2))
+        assert estimate_velocity(pipe, note, torch.tensor([60]), z[None]) == velocity
+        fit = fit_timbre_loss(pipe, note, [60], "auto", steps=0, restarts=0, init=z[None], use_presets=False)
+        assumed = fit_timbre_loss(pipe, note, [60], None, steps=0, restarts=0, init=z[None], use_presets=False)
+        assert fit.loss_db < 0.01 < assumed.loss_db                   # at the read velocity, z* plays the note
+    with pytest.raises(UsageError, match="or 'auto'"):
+        fit_timbre(pipe, note, [60], "loud", steps=0, restarts=1)
 
 
 @pytest.mark.parametrize("notes, pitches, match", [
