@@ -169,3 +169,31 @@ def _save_spectrogram(db: np.ndarray, path, width: int | None, height: int, top_
     with fileio.atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
     return path
+
+
+def pitch_tracks_png(rows: list[tuple[str, list[tuple[np.ndarray, tuple[int, int, int]]]]], path,
+                     seconds: float, cents: float = 30.0, width: int = 900, row_height: int = 110) -> Path:
+    """Line plots of pitch tracks, one row per label: ``rows`` = [(label, [(cents [F], rgb), …]), …], each track
+    spanning ``seconds``; the vertical range is ±``cents`` (clipped), with a grey zero line."""
+    label_w, pad = 170, 6
+    image = Image.new("RGB", (label_w + width + pad, pad + len(rows) * row_height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for r, (label, tracks) in enumerate(rows):
+        top = pad + r * row_height
+        middle = top + (row_height - pad) / 2
+        draw.text((4, middle - 6), label, fill=(0, 0, 0))
+        draw.rectangle([label_w, top, label_w + width, top + row_height - pad], outline=(200, 200, 200))
+        draw.line([(label_w, middle), (label_w + width, middle)], fill=(220, 220, 220))
+        scale = (row_height - pad) / 2 / cents
+        for track, colour in tracks:
+            track = np.asarray(track, dtype=np.float64)
+            xs = label_w + np.arange(len(track)) * width / max(len(track) - 1, 1)
+            ys = middle - np.clip(track, -cents, cents) * scale
+            points = [(float(x), float(y)) for x, y in zip(xs, ys) if np.isfinite(y)]
+            if len(points) > 1:
+                draw.line(points, fill=colour, width=2)
+    draw.text((label_w + 4, pad + 2), f"±{cents:g} cents, {seconds:g} s", fill=(90, 90, 90))
+    path = Path(path)
+    with fileio.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+    return path

@@ -6,6 +6,9 @@ pitch frequency, so every note is in tune by construction. Two bounds keep the p
 the fundamental is never weaker than `fundamental_floor` × the strongest partial, and the noise power never
 exceeds `max_noise_ratio` × the harmonic power. z drives the timbre from both ends: a static per-note harmonic
 profile and FiLM modulation of the envelope network, so different z give clearly different instruments.
+A `vibrato` model also bends each note's pitch with its modulation LFO (`vibrato_warp`, a modulated
+fractional delay); the depth head is fitted to real notes after training (`training.vibrato`), since a
+log-mel discriminator cannot see a few cents of pitch movement.
 
 Its discriminator, `MelDiscriminator`, judges log-mel spectrograms (one or several resolutions) with
 spectral-norm convolutions, minibatch stddev, a pitch projection term and the AC-GAN pitch head.
@@ -25,7 +28,7 @@ from ..constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, PITCH_MAX, PITCH_MIN, SA
 from ..dsp.synth import HarmonicNoiseSynth, midi_to_hz, num_frames_for
 
 __all__ = ["HarmonicGeneratorConfig", "HarmonicGenerator", "MelDiscriminatorConfig", "MelDiscriminator",
-           "pitch_features", "time_features"]
+           "pitch_features", "time_features", "vibrato_warp"]
 
 _DECAY_SECONDS = (0.01, 0.04, 0.15, 0.5, 1.5, 4.0)     # time constants of the envelope basis (onset decays)
 _RELEASE_SECONDS = (0.02, 0.08, 0.3, 1.0)              # time constants after note-off
@@ -59,6 +62,11 @@ class HarmonicGeneratorConfig:
     pitch_feature_spacing: float = 6.0     # semitones between the smooth pitch-code bumps
     frame_layers: int = 1                  # hidden layers of the per-frame network after the FiLM'd time basis
     modulation: bool = False               # per-note tremolo/vibrato-like LFO, partial shimmer and level jitter
+    # frequency vibrato (needs `modulation`): the modulation LFO also bends the pitch by ±depth cents, depth
+    # = max_vibrato_cents · sigmoid(vibrato_head(code)) per note (starts ≈ 0); rendered as a modulated
+    # fractional delay of the whole note (harmonics and noise alike), see `vibrato_warp`
+    vibrato: bool = False
+    max_vibrato_cents: float = 25.0
     attack_noise_ratio: float = 0.0        # extra noise allowance at the onset (× harmonic power, 40-ms decay)
     # "input": velocity/127 is one more trunk input (it may change everything); "split": the note code comes
     # from (z, pitch) alone and velocity acts through a learned per-note gain slope plus a timbre shift of the
@@ -129,6 +137,8 @@ class HarmonicGenerator(nn.Module):
             raise ValueError(f"velocity_timbre must be 'shift' or 'tilt', got {config.velocity_timbre!r}")
         self.split_velocity = bool(config.use_velocity and config.velocity_mode == "split")
         self.velocity_tilts = self.split_velocity and config.velocity_timbre == "tilt"
+        if config.vibrato and not config.modulation:
+            raise ValueError("vibrato needs modulation=True (the vibrato rides the modulation LFO)")
         in_features = config.latent_dim + num_pitch_features + int(config.use_velocity and not self.split_velocity)
         self.latent_norm = PixelNorm()
         self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.LeakyReLU(0.2),
@@ -148,6 +158,8 @@ class HarmonicGenerator(nn.Module):
             self.modulation_head = nn.Linear(hidden, 4)
             pattern = torch.randn(harmonics, generator=torch.Generator().manual_seed(7))
             self.register_buffer("shimmer_pattern", pattern / pattern.std(), persistent=False)
+        if config.vibrato:
+            self.vibrato_head = nn.Linear(hidden, 1)           # sigmoid → share of max_vibrato_cents
         self.frame_head = nn.Linear(frame_hidden, 1 + harmonics + bands)
         if self.split_velocity:
             self.velocity_gain = nn.Linear(hidden, 1)          # softplus → ln-amplitude per unit of velocity/127
@@ -191,6 +203,9 @@ class HarmonicGenerator(nn.Module):
         if self.config.modulation:
             nn.init.normal_(self.modulation_head.weight, std=0.5 / math.sqrt(hidden))
             self.modulation_head.bias.copy_(torch.tensor([0.0, -2.0, -2.0, -2.0]))
+        if self.config.vibrato:     # ≈ 0.06 cents at start: a model gains vibrato only where it learns it
+            nn.init.normal_(self.vibrato_head.weight, std=0.1 / math.sqrt(hidden))
+            self.vibrato_head.bias.fill_(-6.0)
 
     def _note_code(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None):
         """(per-note code [B, hidden_dim], ln-amplitude gain [B] or None, partial tilt exponent [B] or None) from
@@ -259,9 +274,12 @@ class HarmonicGenerator(nn.Module):
         harmonic_logits = harmonic_logits + self.static_harmonics(code)[:, None]
         if tilt is not None:                                   # a_k · k^tilt (before the fundamental floor)
             harmonic_logits = harmonic_logits + tilt[:, None, None] * self.log_harmonic_number
-        level_modulation = None
+        level_modulation, vibrato = None, {}
         if cfg.modulation:
-            level_modulation, shimmer = self._modulation(code, pitch, times.shape[1])
+            level_modulation, shimmer, lfo = self._modulation(code, pitch, times.shape[1])
+            if cfg.vibrato:
+                vibrato = {"vibrato_cents": self.vibrato_depth(code), "vibrato_rate": lfo[0],
+                           "vibrato_phase": lfo[1]}
             harmonic_logits = harmonic_logits + shimmer[..., None] * self.shimmer_pattern
         distribution = torch.softmax(harmonic_logits.masked_fill(~audible, -math.inf), dim=-1)
         # the fundamental never falls more than `fundamental_floor` below the strongest partial (no octave jumps)
@@ -285,10 +303,15 @@ class HarmonicGenerator(nn.Module):
         noise_shape = torch.sigmoid(noise_logits + self.static_noise(code)[:, None])
         return {"f0": f0, "amplitude": amplitude, "harmonic_distribution": distribution,
                 "harmonic_amplitudes": harmonic_amplitudes, "noise_magnitudes": noise_ceiling * noise_shape,
-                "inharmonicity": inharmonicity}
+                "inharmonicity": inharmonicity, **vibrato}
+
+    def vibrato_depth(self, code: torch.Tensor) -> torch.Tensor:
+        """Vibrato depth [B] in cents (peak pitch deviation) of per-note codes [B, hidden_dim]."""
+        return self.config.max_vibrato_cents * torch.sigmoid(self.vibrato_head(code)[:, 0])
 
     def _modulation(self, code: torch.Tensor, pitch: torch.Tensor, num_frames: int):
-        """Level modulation [B, F] (natural-log amplitude) and shimmer depth [B, F] (harmonic-logit units).
+        """Level modulation [B, F] (natural-log amplitude), shimmer depth [B, F] (harmonic-logit units) and the
+        LFO itself (rate [B] Hz, starting phase [B] rad), which a vibrato model also bends the pitch with.
 
         An LFO of 3.5–7.5 Hz (tremolo ≤ ±3 dB; shimmer moves energy between partials as vibrato through a
         body's resonances does) plus a jitter of three incommensurate slower/faster sines (bow, breath), both
@@ -310,7 +333,7 @@ class HarmonicGenerator(nn.Module):
         wobble = torch.sin(2 * math.pi * jitter_rates[:, None] * t + phases[:, 1:, None]).sum(1) / math.sqrt(3)
         fade = 1 - torch.exp(-t / 0.25)
         level = fade * (tremolo[:, None] * lfo + jitter[:, None] * wobble)
-        return level, fade * shimmer[:, None] * lfo
+        return level, fade * shimmer[:, None] * lfo, (rate, phases[:, 0])
 
     def forward(self, z: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor | None = None,
                 num_samples: int | None = None, note_off: torch.Tensor | float | None = None) -> torch.Tensor:
@@ -322,18 +345,88 @@ class HarmonicGenerator(nn.Module):
                                        dtype=torch.float32, device=z.device).expand(z.shape[0])
         # a few notes at a time keep every [notes, frames, …] temporary cache-sized (≈1.5× faster on CPU)
         chunk = max(1, self.synth.frames_per_chunk // num_frames_for(num_samples, self.config.hop_size))
-        pieces = []
+        # a vibrato warp reads up to `lead` samples ahead of the one it writes: those are rendered, then cut
+        rendered = num_samples + (_vibrato_lead(self.config) if self.config.vibrato else 0)
+        pieces, vibrato = [], []
         for start in range(0, z.shape[0], chunk):
             part = slice(start, start + chunk)
-            c = self.controls(z[part], pitch[part], None if velocity is None else velocity[part], num_samples,
+            c = self.controls(z[part], pitch[part], None if velocity is None else velocity[part], rendered,
                               note_off[part])
             if self.training:   # fresh noise each step: D cannot learn a fixed noise pattern
                 noise_offset = None
             else:               # deterministic, varies by pitch and z so simultaneous notes do not share noise
                 noise_offset = pitch[part].long() * 37 + (z[part, 0].detach().abs() * 1000).long()
             pieces.append(self.synth(c["f0"], c["harmonic_amplitudes"], c["noise_magnitudes"], c["inharmonicity"],
-                                     num_samples, noise_offset))
-        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+                                     rendered, noise_offset))
+            if "vibrato_cents" in c:
+                vibrato.append(torch.stack([c["vibrato_cents"], c["vibrato_rate"], c["vibrato_phase"]]))
+        audio = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        if vibrato:             # once for the whole batch: per-call overhead would cost more than the warp
+            cents, rate, phase = torch.cat(vibrato, dim=1)
+            audio = vibrato_warp(audio, cents, rate, phase, self.config.sample_rate)[:, :num_samples]
+        return audio
+
+
+_VIBRATO_FADE_SECONDS = 0.25          # the modulation's fade-in (see HarmonicGenerator._modulation)
+_VIBRATO_GRID = 64                    # samples between the points the warp's delay is integrated at (4 ms)
+_MIN_LFO_HZ = 3.5
+#: notes with less vibrato (cents) are left as rendered
+VIBRATO_MIN_CENTS = 0.5
+
+
+def _vibrato_lead(config: HarmonicGeneratorConfig) -> int:
+    """Samples a vibrato warp may read ahead of the one it writes (its largest delay swing, plus the cubic's)."""
+    swing = math.log(2) / 1200 * config.max_vibrato_cents * config.sample_rate / (math.pi * _MIN_LFO_HZ)
+    return int(math.ceil(swing)) + 3
+
+
+def vibrato_warp(audio: torch.Tensor, cents: torch.Tensor, rate: torch.Tensor, phase: torch.Tensor,
+                 sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Bend the pitch of notes ``audio`` [B, T] by ``cents`` [B] · fade(t) · sin(2π·rate·t + phase) (rate [B] Hz,
+    phase [B] rad, fade = 1 − exp(−t / 0.25 s)): output sample n reads the input at
+    τ(n) = n + ∫₀ⁿ (2^(c/1200) − 1) (a modulated fractional delay, Catmull-Rom cubic between samples).
+
+    The integral is taken on a 4-ms grid (trapezoids; a 7.5-Hz vibrato bends 30 times slower) and interpolated
+    between its points. τ(n) depends on the deviation before n only, so a shorter render is the start of a
+    longer one; the delay swings by at most ``ln 2 / 1200 · cents · sample_rate / (π · rate)`` samples (≈ 2
+    for 7 cents at 5 Hz), so the level and the spectrum are kept. Notes bent by under
+    :data:`VIBRATO_MIN_CENTS` (far below what an ear hears as vibrato) are returned as they are, which saves
+    the work for still timbres. Reads past the end give 0 (render a few samples extra).
+    """
+    moving = cents >= VIBRATO_MIN_CENTS
+    if not bool(moving.any()):
+        return audio
+    if not bool(moving.all()):
+        out = audio.clone()
+        out[moving] = vibrato_warp(audio[moving], cents[moving], rate[moving], phase[moving], sample_rate)
+        return out
+    batch, length = audio.shape
+    grid = _VIBRATO_GRID
+    points = (length + grid - 1) // grid + 1
+    t = torch.arange(points, dtype=torch.float64, device=audio.device) * (grid / sample_rate)
+    fade = 1 - torch.exp(-t / _VIBRATO_FADE_SECONDS)
+    deviation = cents.double()[:, None] * fade * torch.sin(2 * math.pi * rate.double()[:, None] * t
+                                                         + phase.double()[:, None])
+    step = torch.exp2(deviation / 1200) - 1                                              # [B, points]
+    offset = torch.cumsum((step[:, 1:] + step[:, :-1]) * (grid / 2), 1)
+    offset = torch.cat([torch.zeros_like(offset[:, :1]), offset], 1).to(audio.dtype)      # samples, at grid points
+    # sample n sits n / grid of the way along the grid: linear between its points (align_corners maps them so)
+    between = F.interpolate(offset[:, None], size=(points - 1) * grid + 1, mode="linear", align_corners=True)
+    # positions in a copy padded by `margin` zeros each side (a read before the start or past the end is 0),
+    # so that they are never negative (truncation is the floor) and never need clamping
+    margin = int(math.ceil(float(offset.abs().max()))) + 2
+    position = between[:, 0, :length].add_(torch.arange(margin, margin + length, device=audio.device,
+                                                        dtype=audio.dtype))
+    index = position.long()
+    frac = position.sub_(index)                                                          # in place: [B, T]
+    padded = F.pad(audio, (margin + 1, margin + 3))                                      # x[-1-margin] …
+    p0, p1, p2, p3 = (padded[:, k:].gather(1, index) for k in range(4))                  # x[i-1] … x[i+2]
+    # Catmull-Rom in Horner form:
+    # p1 + f/2 · (p2 − p0 + f · (2p0 − 5p1 + 4p2 − p3 + f · (3(p1 − p2) + p3 − p0)))
+    cubic = torch.sub(p1, p2).mul_(3).add_(p3).sub_(p0)
+    square = torch.add(p0, p2, alpha=2).mul_(2).sub_(p1, alpha=5).sub_(p3)
+    linear = torch.sub(p2, p0)
+    return torch.addcmul(p1, torch.addcmul(linear, torch.addcmul(square, cubic, frac), frac), frac, value=0.5)
 
 
 @dataclass
