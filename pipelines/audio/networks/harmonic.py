@@ -369,6 +369,7 @@ class HarmonicGenerator(nn.Module):
 
 _VIBRATO_FADE_SECONDS = 0.25          # the modulation's fade-in (see HarmonicGenerator._modulation)
 _VIBRATO_GRID = 64                    # samples between the points the warp's delay is integrated at (4 ms)
+_VIBRATO_MARGIN = 48                  # ≥ the largest delay + 3: 25 cents at 3.5 Hz swings by ≤ 21 samples
 _MIN_LFO_HZ = 3.5
 #: notes with less vibrato (cents) are left as rendered
 VIBRATO_MIN_CENTS = 0.5
@@ -412,9 +413,11 @@ def vibrato_warp(audio: torch.Tensor, cents: torch.Tensor, rate: torch.Tensor, p
     offset = torch.cat([torch.zeros_like(offset[:, :1]), offset], 1).to(audio.dtype)      # samples, at grid points
     # sample n sits n / grid of the way along the grid: linear between its points (align_corners maps them so)
     between = F.interpolate(offset[:, None], size=(points - 1) * grid + 1, mode="linear", align_corners=True)
-    # positions in a copy padded by `margin` zeros each side (a read before the start or past the end is 0),
-    # so that they are never negative (truncation is the floor) and never need clamping
-    margin = int(math.ceil(float(offset.abs().max()))) + 2
+    # positions in a copy padded by a fixed margin of zeros each side (a read before the start or past the end
+    # is 0), so that they are never negative (truncation is the floor) and never need clamping; the margin
+    # is a constant so that a note's positions round alike whatever its length or batch
+    margin = _VIBRATO_MARGIN
+    between = between.clamp_(-(margin - 3), margin - 3)
     position = between[:, 0, :length].add_(torch.arange(margin, margin + length, device=audio.device,
                                                         dtype=audio.dtype))
     index = position.long()

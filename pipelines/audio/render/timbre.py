@@ -188,16 +188,25 @@ class TimbreCurve:
 
     def latent_for_key(self, segment: int, step: int, steps: int = MORPH_STEPS) -> torch.Tensor:
         """z [D] at a quantised position from keys_at."""
-        if step == 0:
-            return self.latents[segment]
-        return slerp(self.latents[segment], self.latents[segment + 1], step / steps)
+        return self.latents_for_keys(np.array([segment]), np.array([step]), steps)[0]
+
+    def latents_for_keys(self, segments: np.ndarray, step_of: np.ndarray, steps: int = MORPH_STEPS) -> torch.Tensor:
+        """z [G, D] at quantised positions [G] from keys_at, in one batched slerp (a piece has thousands)."""
+        segments = torch.as_tensor(np.asarray(segments, dtype=np.int64))
+        step_of = torch.as_tensor(np.asarray(step_of, dtype=np.int64))
+        start = self.latents[segments]
+        if len(self.latents) == 1:
+            return start.clone()
+        end = self.latents[(segments + 1).clamp(max=len(self.latents) - 1)]
+        moved = slerp(start, end, step_of.to(start.dtype) / steps)
+        return torch.where((step_of == 0)[:, None], start, moved)     # step 0 is exactly the anchor
 
     def latents_at(self, times_s, steps: int | None = None) -> torch.Tensor:
         """z [N, D] at times [N] seconds; exact slerp if steps is None, else quantised as in keys_at."""
         times_s = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
         if steps is not None:
             seg, step = self.keys_at(times_s, steps)
-            return torch.stack([self.latent_for_key(int(s), int(q), steps) for s, q in zip(seg, step)])
+            return self.latents_for_keys(seg, step, steps)
         if len(self.times) == 1:
             return self.latents[0].expand(len(times_s), -1).clone()
         seg = np.clip(np.searchsorted(self.times, times_s, side="right") - 1, 0, len(self.times) - 2)

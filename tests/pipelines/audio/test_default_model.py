@@ -50,6 +50,26 @@ def test_presets_live_like_their_instruments():
     assert 10 < 20 * np.log10(np.sqrt(np.mean(loud ** 2)) / np.sqrt(np.mean(soft ** 2))) < 30
 
 
+def test_vibrato_where_the_instruments_have_it():
+    """Violin, cello, sax and flute move in pitch as FluidR3's do (5-10 cents); marimba and the bass do not
+    (their tracked movement is the tracker's own floor on a decaying or low note, the same without vibrato)."""
+    from creative_gan.pipelines.audio.training.vibrato import pitch_movement_cents
+
+    pipe = creative_gan.load("audio-default")
+    assert pipe.generator.config.vibrato
+    names = ["violin", "cello", "alto-sax", "flute", "marimba", "electric-bass-finger"]
+
+    def movement() -> dict:
+        notes = np.concatenate([pipe.generate([60], timbre=n, velocities=[80]) for n in names])
+        return dict(zip(names, pitch_movement_cents(notes, [60] * len(names))))
+
+    moving = movement()
+    pipe.generator.config.vibrato = False
+    still = movement()
+    assert all(moving[n] > 4.0 and moving[n] > 3 * still[n] for n in names[:4]), (moving, still)
+    assert all(abs(moving[n] - still[n]) < 0.5 for n in names[4:]), (moving, still)
+
+
 def test_velocity_brightens_brass_and_reeds_only():
     """FluidR3's brass and reeds brighten with velocity; its pianos, strings and mallets only get louder."""
     from creative_gan.pipelines.audio.evaluate.living import spectral_centroid_hz

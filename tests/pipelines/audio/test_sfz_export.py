@@ -159,7 +159,9 @@ def test_keys_outside_the_model_range_sound_as_the_renderer_makes_them(pipe, vio
         note = pipe.generate([model_pitch], timbre="violin", velocities=80, num_samples=SR)[0]
         if pipe.has_velocity:      # the layer (velocity 80) is stored at (127/80)², then the one peak gain
             note = note * (127 / 80) ** 2 * 10 ** (violin.summary["peak_gain_db"] / 20)
-        assert np.abs(audio[:SR // 2] - note[:SR // 2]).max() < 1e-5        # the note itself (24-bit)
+        # the note itself: the export renders zones in one batch, and a batch's matrix products round the note
+        # code a few ulps differently from one note's; the vibrato LFO's phase carries that to ≈ 2e-5 (−94 dB)
+        assert np.abs(audio[:SR // 2] - note[:SR // 2]).max() < 1e-4
 
 
 # ------------------------------------------------------------------ morph
