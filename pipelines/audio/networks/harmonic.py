@@ -26,6 +26,7 @@ from creative_gan.layers import MinibatchStdDev, PixelNorm, check_label_range, s
 
 from ..constants import NOTE_OFF_SECONDS, NOTE_SAMPLES, PITCH_MAX, PITCH_MIN, SAMPLE_RATE
 from ..dsp.synth import HarmonicNoiseSynth, midi_to_hz, num_frames_for
+from ..dsp.vibrato import max_delay_samples, vibrato_warp
 
 __all__ = ["HarmonicGeneratorConfig", "HarmonicGenerator", "MelDiscriminatorConfig", "MelDiscriminator",
            "pitch_features", "time_features", "vibrato_warp"]
@@ -38,6 +39,8 @@ _RELEASE_FEATURE = len(_DECAY_SECONDS) + 1 + _RELEASE_SECONDS.index(0.3)        
 _ATTACK_NOISE_FEATURE = _DECAY_SECONDS.index(0.04)                              # exp(−t / 40 ms)
 _JITTER_HZ = (1.7, 4.3, 9.1)                                                    # level-jitter sines
 _VELOCITY_CENTRE = 80.0                                                         # "split" velocity: no gain here
+_LFO_MIN_HZ, _LFO_SPAN_HZ = 3.5, 4.0                                            # modulation LFO: 3.5–7.5 Hz
+_MODULATION_FADE_SECONDS = 0.25                                                 # LFO and jitter fade in
 
 
 @dataclass
@@ -320,7 +323,8 @@ class HarmonicGenerator(nn.Module):
         """
         cfg = self.config
         mod = torch.sigmoid(self.modulation_head(code))                                   # [B, 4]
-        rate, tremolo, shimmer, jitter = 3.5 + 4.0 * mod[:, 0], 0.35 * mod[:, 1], 1.0 * mod[:, 2], 0.25 * mod[:, 3]
+        rate = _LFO_MIN_HZ + _LFO_SPAN_HZ * mod[:, 0]
+        tremolo, shimmer, jitter = 0.35 * mod[:, 1], 1.0 * mod[:, 2], 0.25 * mod[:, 3]
         t = torch.arange(num_frames, dtype=torch.float32, device=code.device) * (cfg.hop_size / cfg.sample_rate)
         if self.training:
             phases = torch.rand(code.shape[0], 4, device=code.device)
@@ -331,7 +335,7 @@ class HarmonicGenerator(nn.Module):
         lfo = torch.sin(2 * math.pi * rate[:, None] * t + phases[:, :1])                    # [B, F]
         jitter_rates = torch.tensor(_JITTER_HZ, device=code.device)
         wobble = torch.sin(2 * math.pi * jitter_rates[:, None] * t + phases[:, 1:, None]).sum(1) / math.sqrt(3)
-        fade = 1 - torch.exp(-t / 0.25)
+        fade = 1 - torch.exp(-t / _MODULATION_FADE_SECONDS)
         level = fade * (tremolo[:, None] * lfo + jitter[:, None] * wobble)
         return level, fade * shimmer[:, None] * lfo, (rate, phases[:, 0])
 
@@ -363,73 +367,14 @@ class HarmonicGenerator(nn.Module):
         audio = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
         if vibrato:             # once for the whole batch: per-call overhead would cost more than the warp
             cents, rate, phase = torch.cat(vibrato, dim=1)
-            audio = vibrato_warp(audio, cents, rate, phase, self.config.sample_rate)[:, :num_samples]
+            audio = vibrato_warp(audio, cents, rate, phase, self.config.sample_rate,
+                                 _MODULATION_FADE_SECONDS)[:, :num_samples]
         return audio
-
-
-_VIBRATO_FADE_SECONDS = 0.25          # the modulation's fade-in (see HarmonicGenerator._modulation)
-_VIBRATO_GRID = 64                    # samples between the points the warp's delay is integrated at (4 ms)
-_VIBRATO_MARGIN = 48                  # ≥ the largest delay + 3: 25 cents at 3.5 Hz swings by ≤ 21 samples
-_MIN_LFO_HZ = 3.5
-#: notes with less vibrato (cents) are left as rendered
-VIBRATO_MIN_CENTS = 0.5
 
 
 def _vibrato_lead(config: HarmonicGeneratorConfig) -> int:
     """Samples a vibrato warp may read ahead of the one it writes (its largest delay swing, plus the cubic's)."""
-    swing = math.log(2) / 1200 * config.max_vibrato_cents * config.sample_rate / (math.pi * _MIN_LFO_HZ)
-    return int(math.ceil(swing)) + 3
-
-
-def vibrato_warp(audio: torch.Tensor, cents: torch.Tensor, rate: torch.Tensor, phase: torch.Tensor,
-                 sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """Bend the pitch of notes ``audio`` [B, T] by ``cents`` [B] · fade(t) · sin(2π·rate·t + phase) (rate [B] Hz,
-    phase [B] rad, fade = 1 − exp(−t / 0.25 s)): output sample n reads the input at
-    τ(n) = n + ∫₀ⁿ (2^(c/1200) − 1) (a modulated fractional delay, Catmull-Rom cubic between samples).
-
-    The integral is taken on a 4-ms grid (trapezoids; a 7.5-Hz vibrato bends 30 times slower) and interpolated
-    between its points. τ(n) depends on the deviation before n only, so a shorter render is the start of a
-    longer one; the delay swings by at most ``ln 2 / 1200 · cents · sample_rate / (π · rate)`` samples (≈ 2
-    for 7 cents at 5 Hz), so the level and the spectrum are kept. Notes bent by under
-    :data:`VIBRATO_MIN_CENTS` (far below what an ear hears as vibrato) are returned as they are, which saves
-    the work for still timbres. Reads past the end give 0 (render a few samples extra).
-    """
-    moving = cents >= VIBRATO_MIN_CENTS
-    if not bool(moving.any()):
-        return audio
-    if not bool(moving.all()):
-        out = audio.clone()
-        out[moving] = vibrato_warp(audio[moving], cents[moving], rate[moving], phase[moving], sample_rate)
-        return out
-    batch, length = audio.shape
-    grid = _VIBRATO_GRID
-    points = (length + grid - 1) // grid + 1
-    t = torch.arange(points, dtype=torch.float64, device=audio.device) * (grid / sample_rate)
-    fade = 1 - torch.exp(-t / _VIBRATO_FADE_SECONDS)
-    deviation = cents.double()[:, None] * fade * torch.sin(2 * math.pi * rate.double()[:, None] * t
-                                                         + phase.double()[:, None])
-    step = torch.exp2(deviation / 1200) - 1                                              # [B, points]
-    offset = torch.cumsum((step[:, 1:] + step[:, :-1]) * (grid / 2), 1)
-    offset = torch.cat([torch.zeros_like(offset[:, :1]), offset], 1).to(audio.dtype)      # samples, at grid points
-    # sample n sits n / grid of the way along the grid: linear between its points (align_corners maps them so)
-    between = F.interpolate(offset[:, None], size=(points - 1) * grid + 1, mode="linear", align_corners=True)
-    # positions in a copy padded by a fixed margin of zeros each side (a read before the start or past the end
-    # is 0), so that they are never negative (truncation is the floor) and never need clamping; the margin
-    # is a constant so that a note's positions round alike whatever its length or batch
-    margin = _VIBRATO_MARGIN
-    between = between.clamp_(-(margin - 3), margin - 3)
-    position = between[:, 0, :length].add_(torch.arange(margin, margin + length, device=audio.device,
-                                                        dtype=audio.dtype))
-    index = position.long()
-    frac = position.sub_(index)                                                          # in place: [B, T]
-    padded = F.pad(audio, (margin + 1, margin + 3))                                      # x[-1-margin] …
-    p0, p1, p2, p3 = (padded[:, k:].gather(1, index) for k in range(4))                  # x[i-1] … x[i+2]
-    # Catmull-Rom in Horner form:
-    # p1 + f/2 · (p2 − p0 + f · (2p0 − 5p1 + 4p2 − p3 + f · (3(p1 − p2) + p3 − p0)))
-    cubic = torch.sub(p1, p2).mul_(3).add_(p3).sub_(p0)
-    square = torch.add(p0, p2, alpha=2).mul_(2).sub_(p1, alpha=5).sub_(p3)
-    linear = torch.sub(p2, p0)
-    return torch.addcmul(p1, torch.addcmul(linear, torch.addcmul(square, cubic, frac), frac), frac, value=0.5)
+    return max_delay_samples(config.max_vibrato_cents, _LFO_MIN_HZ, config.sample_rate) + 3
 
 
 @dataclass

@@ -240,17 +240,15 @@ def _note_keys(source, notes: NoteTable, curves: dict[int, TimbreCurve], steps: 
     del position
     rest, group_step = np.divmod(groups, steps + 1)
     group_track, group_segment = np.divmod(rest, seg_count)
-    group_z = [None] * len(groups)
+    group_z = torch.empty(len(groups), next(iter(curves.values())).latents.shape[1])
     for index, curve in curves.items():          # one batched slerp per track, not one per position
         where = np.flatnonzero(group_track == index)
         if len(where):
-            for g, z in zip(where, curve.latents_for_keys(group_segment[where], group_step[where], steps)):
-                group_z[g] = z
+            group_z[where] = curve.latents_for_keys(group_segment[where], group_step[where], steps).float()
     id_of_bytes: dict[bytes, int] = {}
     latents: list[torch.Tensor] = []
     group_ids = np.empty(len(groups), np.int64)
     for g, z in enumerate(group_z):
-        z = z.float().contiguous()
         z_id = id_of_bytes.setdefault(z.numpy().tobytes(), len(latents))
         if z_id == len(latents):
             latents.append(z)
