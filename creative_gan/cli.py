@@ -116,6 +116,8 @@ def _verb_parser(verb: str, pipeline: str) -> argparse.ArgumentParser:
         parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:1 …")
         parser.add_argument("--out", help="run directory (default runs/<pipeline>-<preset>)")
         parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+        parser.add_argument("--init-from", metavar="RUN", help="start a new run from another run's weights (its "
+                            "folder or checkpoints/state.pt): G and EMA, D where it matches; step 0")
         parser.add_argument("--compile", action="store_true", help="torch.compile G and D")
         parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="any training option, e.g. --set lr_g=1e-4 --set model.width=64")
@@ -155,7 +157,15 @@ def _train_options(plugin, args):
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
         key, raw = item.split("=", 1)
         if key.startswith("model."):
-            values.setdefault("model", {})[key[6:]] = _parse_value(raw)
+            # dotted keys reach into the preset's nested model options: model.discriminator.num_mels=40
+            *parents, leaf = key[6:].split(".")
+            target = values.setdefault("model", {})
+            for depth, part in enumerate(parents):
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    raise UsageError(f"--set {key}: model.{'.'.join(parents[:depth + 1])} is a value, not a "
+                                     "group of options")
+            target[leaf] = _parse_value(raw)
         else:
             values[key] = _parse_value(raw)
     return TrainOptions.from_dict(values), preset_name
@@ -316,7 +326,8 @@ def _train(plugin, args) -> int:
     options, preset = _train_options(plugin, args)
     check_device(options.device)
     out_dir = Path(options.out_dir)
-    fileio.check_outputs(folders={"--out": out_dir}, inputs={"--data": getattr(args, "data", None)})
+    fileio.check_outputs(folders={"--out": out_dir}, inputs={"--data": getattr(args, "data", None),
+                                                             "--init-from": args.init_from})
     if not args.resume and _previous_run(out_dir):
         raise UsageError(f"--out {out_dir} already holds a training run; add --resume to continue it "
                          "or choose another --out")
@@ -325,7 +336,8 @@ def _train(plugin, args) -> int:
     start = _HeldWarnings()  # until the first step: a failed start is one line, not warnings + error
     try:
         task = plugin.make_task(options, plugin.presets[preset], args)
-        trainer = Trainer(task, options, resume=args.resume, on_step=lambda _: start.release())
+        trainer = Trainer(task, options, resume=args.resume, on_step=lambda _: start.release(),
+                          init_from=args.init_from)
         result = trainer.train()
     except (ValueError, TypeError, RuntimeError, KeyError, IndexError) as exc:
         # only before the first step can user model options be the cause; later errors are bugs

@@ -55,10 +55,16 @@ class Trainer:
     """Train ``task``'s G and D with ``options``; ``resume=True`` continues ``out_dir``'s run.
 
     A new run refuses an ``out_dir`` that already holds a run (``options.json`` or a checkpoint),
-    so an earlier run is never overwritten or appended to.
+    so an earlier run is never overwritten or appended to. ``init_from`` (a new run only): another run's
+    resume state (its ``checkpoints/state.pt`` or the run folder) to start from — G and its EMA exactly, D's
+    tensors where name and shape match (a D grown by a branch keeps what it had); fresh optimisers, step 0.
     """
 
-    def __init__(self, task: GANTask, options: TrainOptions, resume: bool = False, on_step=None):
+    def __init__(self, task: GANTask, options: TrainOptions, resume: bool = False, on_step=None,
+                 init_from: str | Path | None = None):
+        if resume and init_from is not None:
+            raise UsageError("--init-from starts a new run from another run's weights; it cannot be combined "
+                             "with --resume")
         self.task, self.options = task, options.validate()
         self.run_dir = Path(options.out_dir)
         if not resume:
@@ -108,6 +114,8 @@ class Trainer:
         self._started: float | None = None
         if resume:
             self._resume()
+        elif init_from is not None:
+            self._init_from(Path(init_from))
         self.start_step = self.step
         self._make_fixed_inputs()
 
@@ -315,6 +323,25 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CheckpointError(f"{self.checkpoint_path}: incomplete or corrupt resume state: "
                                   f"{_first_line(exc)}") from None
+
+    def _init_from(self, path: Path) -> None:
+        if path.is_dir():
+            path = path / "checkpoints" / ckpt.STATE_NAME
+        state = ckpt.load_state(path, map_location=self.device)
+        try:
+            self.G.load_state_dict(state["generator"])
+            self.ema.load_state_dict(state["generator_ema"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: its generator does not fit this one (another preset or model "
+                                  f"options?): {_first_line(exc)}") from None
+        own = self.D.state_dict()
+        theirs = state.get("discriminator")
+        if not isinstance(theirs, dict):
+            raise CheckpointError(f"{path}: incomplete resume state: no discriminator")
+        kept = {k: v for k, v in theirs.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+        own.update(kept)
+        self.D.load_state_dict(own)
+        self._note(f"started from {path}: generator and EMA, {len(kept)} of {len(own)} discriminator tensors")
 
     # ----------------------------------------------------------------- loop
     def _note(self, message: str) -> None:

@@ -286,3 +286,39 @@ def test_provenance_holds_no_absolute_paths(tmp_path):
     portable = portable_options(opts)
     assert portable["out_dir"] == "run" and portable["model"] == {"data": "corpus", "size": 16}
     assert str(tmp_path) not in json.dumps(portable)
+
+
+def test_a_new_run_starts_from_another_runs_weights(tmp_path):
+    """``init_from``: G and EMA exactly, D where name and shape match (a grown D keeps what it had, its new
+    part starts fresh), step 0 and a new run folder; refused beside ``resume`` and for a G that does not fit."""
+    from creative_gan.errors import CheckpointError
+    Trainer(make_task(), options(tmp_path / "source", steps=10)).train()
+    source_state = torch.load(tmp_path / "source" / "checkpoints" / "state.pt", weights_only=True)
+    task = make_task(seed=7)                                       # another init: the weights must be loaded
+    task.discriminator.classes = torch.nn.Linear(64, 4 + 1)        # a head of another shape: stays fresh
+    fresh_head = task.discriminator.classes.weight.detach().clone()
+    trainer = Trainer(task, options(tmp_path / "new", steps=3), init_from=tmp_path / "source")
+    assert trainer.step == 0
+    def flat(state: dict) -> torch.Tensor:
+        return torch.cat([t.reshape(-1).float() for t in state.values()])
+
+    assert torch.equal(flat_params(task.generator), flat(source_state["generator"]))
+    assert torch.equal(flat_params(trainer.ema.shadow), flat(source_state["generator_ema"]))
+    assert not torch.equal(flat(source_state["generator"]), flat(source_state["generator_ema"]))
+    d = task.discriminator.state_dict()
+    assert torch.equal(d["body.1.weight"], source_state["discriminator"]["body.1.weight"])
+    assert torch.equal(d["embed.weight"], source_state["discriminator"]["embed.weight"])
+    assert torch.equal(d["classes.weight"], fresh_head)
+    result = trainer.train()
+    assert result.step == 3 and (tmp_path / "new" / "checkpoints" / "state.pt").is_file()
+    with pytest.raises(UsageError, match="--resume"):
+        Trainer(make_task(), options(tmp_path / "other", steps=3), resume=True, init_from=tmp_path / "source")
+    narrow = make_task()
+    narrow.generator.net[0] = torch.nn.Linear(16, 32)
+    narrow.generator.net[1] = torch.nn.BatchNorm1d(32)
+    narrow.generator.net[3] = torch.nn.Linear(32, 64)
+    with pytest.raises(CheckpointError, match="does not fit") as info:
+        Trainer(narrow, options(tmp_path / "narrow", steps=3), init_from=tmp_path / "source")
+    assert "\n" not in str(info.value)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        Trainer(make_task(), options(tmp_path / "none", steps=3), init_from=tmp_path / "missing")

@@ -8,14 +8,18 @@
 - :func:`decay_db` — level change from 0.1–0.6 s to 2.0–2.5 s (negative = the note decays).
 - :func:`sustain_movement_db` — std of the frame-to-frame level difference over 0.6–2.5 s (vibrato, tremolo,
   bow; a static additive tone gives ≈ 0.02 dB).
+- :func:`semitone_bands` — a triangular filterbank, one band per semitone (the Fréchet embedding's and the
+  discriminator's fine view).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..constants import SAMPLE_RATE
 
-__all__ = ["HOP", "logmel_db", "logmel_l1_db", "level_db", "decay_db", "sustain_movement_db", "frame_times"]
+__all__ = ["HOP", "logmel_db", "logmel_l1_db", "level_db", "decay_db", "sustain_movement_db", "frame_times",
+           "semitone_bands"]
 
 HOP = 256
 N_FFT = 1024
@@ -77,3 +81,16 @@ def sustain_movement_db(level: torch.Tensor) -> torch.Tensor:
     """[B, F] level dB → [B] std of the frame-to-frame level change over 0.6–2.5 s (dB)."""
     held = _span(level.clamp_min(-100.0), 0.6, 2.5)
     return held.diff(dim=-1).std(dim=-1)
+
+
+def semitone_bands(sr: int, n_fft: int, midi_low: int, midi_high: int) -> np.ndarray:
+    """Triangular bands centred on MIDI ``midi_low…midi_high``, one semitone apart →
+    ``[midi_high − midi_low + 1, n_fft // 2 + 1]`` float32, rows sum to 1.
+
+    Each band spans ±1 semitone, but never less than ±2 FFT bins (low bands are narrower than the FFT's
+    resolution, so they overlap their neighbours rather than fall between bins)."""
+    bin_hz = np.arange(n_fft // 2 + 1) * sr / n_fft
+    centres = 440.0 * 2.0 ** ((np.arange(midi_low, midi_high + 1) - 69.0) / 12.0)
+    half_width = np.maximum(centres * (2.0 ** (1 / 12) - 1.0), 2.0 * sr / n_fft)
+    bank = np.clip(1.0 - np.abs(bin_hz[None, :] - centres[:, None]) / half_width[:, None], 0.0, None)
+    return (bank / bank.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..constants import FAMILIES, PITCH_MIN, PITCH_MAX, SAMPLE_RATE
+from ..dsp.features import semitone_bands
 from .metrics import _as_numpy, filterbank_spectrogram
 
 BAND_MIDI_LOW, BAND_MIDI_HIGH = 20, 118     # band centres, one per semitone (118 ≈ 7.5 kHz, below Nyquist)
@@ -28,15 +29,8 @@ MAX_PITCH_SHIFT = 2                          # augmentation, semitones
 
 
 def semitone_filterbank(sr: int = SAMPLE_RATE, n_fft: int = FEATURE_N_FFT) -> np.ndarray:
-    """Triangular bands centred on MIDI 20…118, one semitone apart → ``[99, n_fft // 2 + 1]``, rows sum to 1.
-
-    Each band spans ±1 semitone, but never less than ±2 FFT bins (low bands are narrower than the FFT's
-    resolution, so they overlap their neighbours rather than fall between bins)."""
-    bin_hz = np.arange(n_fft // 2 + 1) * sr / n_fft
-    centres = 440.0 * 2.0 ** ((np.arange(BAND_MIDI_LOW, BAND_MIDI_HIGH + 1) - 69.0) / 12.0)
-    half_width = np.maximum(centres * (2.0 ** (1 / 12) - 1.0), 2.0 * sr / n_fft)
-    bank = np.clip(1.0 - np.abs(bin_hz[None, :] - centres[:, None]) / half_width[:, None], 0.0, None)
-    return (bank / bank.sum(axis=1, keepdims=True)).astype(np.float32)
+    """The embedding's bands: :func:`~..dsp.features.semitone_bands` for MIDI 20…118 → ``[99, n_fft // 2 + 1]``."""
+    return semitone_bands(sr, n_fft, BAND_MIDI_LOW, BAND_MIDI_HIGH)
 
 
 def note_features(audio, sr: int = SAMPLE_RATE) -> torch.Tensor:

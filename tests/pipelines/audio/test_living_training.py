@@ -1,4 +1,5 @@
 """Living timbres in training: the modulated harmonic G, instrument latents re-making real notes, the fitted bank."""
+import json
 import math
 
 import numpy as np
@@ -139,6 +140,27 @@ def test_instrument_latents_learn_their_instruments(corpus, tmp_path):
                  "--set", 'loss_weights={"G/adv": 0.0, "G/reconstruct": 1.0, "G/movement": 0.0}']) == 0
     recon = [row["G/reconstruct"] for row in read_metrics(run / "metrics.jsonl") if "G/reconstruct" in row]
     assert np.mean(recon[-5:]) < 0.75 * np.mean(recon[:5])
+
+
+def test_fine_tuning_grows_the_discriminator_by_a_fine_branch(corpus, tmp_path, capsys):
+    """``--init-from`` a run + ``--set model.discriminator.fine_fft_size=…`` (a dotted key into the preset's
+    nested options): the new run starts from the old G, its D keeps the log-mel branch and gains the fine one."""
+    base = ["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--steps", "2", "--no-progress",
+            "--set", "model.bank=false"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert main([*base, "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a"),
+                 "--set", "model.discriminator.fine_fft_size=1024"]) == 0
+    old = torch.load(tmp_path / "a" / "checkpoints" / "state.pt", weights_only=True)["discriminator"]
+    new = torch.load(tmp_path / "b" / "checkpoints" / "state.pt", weights_only=True)["discriminator"]
+    assert any(".branches.1." in k for k in new) and not any(".branches.1." in k for k in old)
+    assert {k: v for k, v in new.items() if k in old}.keys() == old.keys()
+    options = json.loads((tmp_path / "b" / "options.json").read_text())
+    assert options["model"]["discriminator"]["fine_fft_size"] == 1024
+    assert options["model"]["discriminator"]["num_mels"] == 40             # the rest of the preset's D kept
+    assert "started from" in capsys.readouterr().out
+    assert main([*base, "--out", str(tmp_path / "c"), "--set", "model.family.x=1"]) == 2
+    assert "model.family is a value" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
 
 
 def test_velocity_arguments_of_a_velocity_conditioned_harmonic_model():

@@ -280,3 +280,26 @@ def test_harmonic_synthesis_speed_is_reported():
     print(f"\nharmonic G: {min(times) * 1000 / 64:.2f} ms per 1-s note (batch 64, 1 thread); "
           f"G {count_parameters(G):,} parameters")
     assert audio.shape == (64, 16000) and torch.isfinite(audio).all()
+
+
+def test_fine_discriminator_branch_sees_quiet_structure_whatever_the_gain():
+    """The fine branch's view: semitone bands relative to the note's own peak, 80 dB deep — a partial 60 dB
+    under the fundamental shows in its band, and the view does not change with the note's gain."""
+    from creative_gan.pipelines.audio.networks.harmonic import FINE_MIDI_LOW
+    torch.manual_seed(0)
+    config = MelDiscriminatorConfig.tiny(fine_fft_size=2048)
+    D = MelDiscriminator(config)
+    assert len(D.branches) == 2 and D.branches[1].fine
+    t = torch.arange(32000) / 16000
+    tone = torch.sin(2 * math.pi * midi_to_hz(60) * t)
+    sub = 1e-3 * torch.sin(2 * math.pi * midi_to_hz(36) * t)            # −60 dB, two octaves below
+    view = D.branches[1]._fine_view(torch.stack([tone, tone + sub, 0.01 * (tone + sub)]))
+    assert view.amax() <= 1.0 and view.amin() >= -1.0
+    band = 36 - FINE_MIDI_LOW
+    quiet, heard = float(view[0, band].mean()), float(view[1, band].mean())
+    assert heard > -0.6 and heard - quiet > 0.3                        # ≈ −60 dB → −0.5 on the [−1, 1] scale
+    torch.testing.assert_close(view[2], view[1], atol=1e-3, rtol=0)     # 40 dB quieter, the same picture
+    logits, aux = D(torch.stack([tone, tone + sub]), torch.tensor([60, 60]))
+    assert logits.shape == (2,) and aux["features"].shape == (2, 2 * config.feature_dim)
+    values = json.loads(json.dumps(dataclasses.asdict(config)))
+    assert MelDiscriminatorConfig(**values) == config
