@@ -111,6 +111,7 @@ class Trainer:
         self._stash = None
         self.start_step = 0
         self.seconds_before = 0.0       # training time of the earlier calls of a resumed run (0: unknown/fresh)
+        self.started_from: dict | None = None   # --init-from: the source run's steps, seconds, options
         self._started: float | None = None
         if resume:
             self._resume()
@@ -284,6 +285,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": gather_rng(self.latent_rng, self.world), "options": self.options.to_dict(),
             "train_seconds": self.train_seconds(),
+            **({"started_from": self.started_from} if self.started_from else {}),
         }
 
     def train_seconds(self) -> float:
@@ -319,6 +321,7 @@ class Trainer:
             self.stream.seek(int(state["epoch"]), int(state["position"]))
             self.lr_scale = float(state.get("lr_scale", 1.0))
             self.seconds_before = float(state.get("train_seconds", 0.0))    # older checkpoints: not recorded
+            self.started_from = state.get("started_from") or None
             restore_rng(state["rng"], self.rank, self.latent_rng)
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CheckpointError(f"{self.checkpoint_path}: incomplete or corrupt resume state: "
@@ -341,6 +344,11 @@ class Trainer:
         kept = {k: v for k, v in theirs.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
         own.update(kept)
         self.D.load_state_dict(own)
+        source = state.get("options") if isinstance(state.get("options"), dict) else {}
+        self.started_from = {"steps": int(state.get("step", 0)), "seconds": round(float(state.get("train_seconds",
+                             0.0)), 1), "options": portable_options(source)}
+        if isinstance(state.get("started_from"), dict):             # a chain of fine-tunes keeps its history
+            self.started_from["started_from"] = state["started_from"]
         self._note(f"started from {path}: generator and EMA, {len(kept)} of {len(own)} discriminator tensors")
 
     # ----------------------------------------------------------------- loop
@@ -455,7 +463,8 @@ class Trainer:
         provenance = {"steps": self.step, "seconds": round(seconds, 1),
                       "options": portable_options(self.options.to_dict()),
                       "adversarial_loss": self.adversarial.name, "ema_decay_final": self.ema.decay_at(self.step - 1),
-                      "device": self.device.type, "world_size": self.world}
+                      "device": self.device.type, "world_size": self.world,
+                      **({"started_from": self.started_from} if self.started_from else {})}
         try:
             pipe = self.task.release(self.ema.shadow, provenance)
         except NotImplementedError:

@@ -158,6 +158,13 @@ def test_fine_tuning_grows_the_discriminator_by_a_fine_branch(corpus, tmp_path, 
     assert options["model"]["discriminator"]["fine_fft_size"] == 1024
     assert options["model"]["discriminator"]["num_mels"] == 40             # the rest of the preset's D kept
     assert "started from" in capsys.readouterr().out
+    provenance = json.loads((tmp_path / "b" / "model" / "config.json").read_text())["provenance"]
+    assert provenance["steps"] == 2 and provenance["started_from"]["steps"] == 2     # the history is kept
+    assert provenance["started_from"]["options"]["out_dir"] == "a"                 # … without machine paths
+    assert main([*base, "--out", str(tmp_path / "b"), "--resume", "--steps", "3",
+                 "--set", "model.discriminator.fine_fft_size=1024"]) == 0
+    provenance = json.loads((tmp_path / "b" / "model" / "config.json").read_text())["provenance"]
+    assert provenance["steps"] == 3 and provenance["started_from"]["steps"] == 2     # and survives a resume
     assert main([*base, "--out", str(tmp_path / "c"), "--set", "model.family.x=1"]) == 2
     assert "model.family is a value" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
