@@ -345,8 +345,10 @@ class Trainer:
         own.update(kept)
         self.D.load_state_dict(own)
         source = state.get("options") if isinstance(state.get("options"), dict) else {}
-        self.started_from = {"steps": int(state.get("step", 0)), "seconds": round(float(state.get("train_seconds",
-                             0.0)), 1), "options": portable_options(source)}
+        seconds = state.get("train_seconds")           # None: an older checkpoint that did not record it
+        self.started_from = {"steps": int(state.get("step", 0)),
+                             "seconds": None if seconds is None else round(float(seconds), 1),
+                             "options": portable_options(source)}
         if isinstance(state.get("started_from"), dict):             # a chain of fine-tunes keeps its history
             self.started_from["started_from"] = state["started_from"]
         self._note(f"started from {path}: generator and EMA, {len(kept)} of {len(own)} discriminator tensors")

@@ -5,7 +5,8 @@
     creative-gan export font --model font-default --attr weight=0.8 --family-name Mine -o mine.otf
     creative-gan evaluate font --model font-default --json metrics.json
 
-Presets: ``cpu`` (32-px glyphs, what font-default is trained with), ``tiny`` (seconds; tests).
+Presets: ``cpu`` (32-px glyphs, about an hour on one CPU thread), ``gpu`` (64-px glyphs, what font-default is
+trained with), ``tiny`` (seconds; tests).
 """
 from __future__ import annotations
 
