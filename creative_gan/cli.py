@@ -323,6 +323,9 @@ def _train(plugin, args) -> int:
     from .device import seed_everything
     from .trainer import Trainer
 
+    if args.resume and args.init_from:
+        raise UsageError("--init-from starts a new run from another run's weights; it cannot be combined with "
+                         "--resume")
     options, preset = _train_options(plugin, args)
     check_device(options.device)
     out_dir = Path(options.out_dir)
