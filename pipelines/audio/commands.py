@@ -202,6 +202,9 @@ def make_task(options, args):
     share = model.get("reconstruct_share", 0.0)
     if not isinstance(share, (int, float)) or not 0.0 <= share < 1.0:
         raise UsageError(f"model.reconstruct_share must be a number in [0, 1), got {share!r}")
+    seed_prior = model.get("seed_prior", "normal")
+    if seed_prior not in ("normal", "bank") or (seed_prior == "bank" and not model.get("bank")):
+        raise UsageError(f"model.seed_prior must be 'normal' or (with model.bank) 'bank', got {seed_prior!r}")
     instruments, ids = None, []
     brightening = G.velocity_brightening if getattr(G, "velocity_tilts", False) else None
     if share > 0:
@@ -213,7 +216,7 @@ def make_task(options, args):
         G, D = InstrumentLatents(G, len(ids), G.config.latent_dim, seed=options.seed), IgnoreInstrument(D)
     return AudioTask(
         generator=G, discriminator=D, dataset=TrainingNotes(notes, use_velocity, layout, instruments),
-        reconstruct_share=float(share), instrument_ids=ids,
+        reconstruct_share=float(share), instrument_ids=ids, seed_prior=seed_prior,
         latent_dim=G.config.latent_dim, objective=NoteObjective(G.config.pitch_min, family, mode_seeking, brightening),
         image_like=False,              # mag+IF or waveform: no channel is a colour, no DiffAugment
         name=f"audio-{family}", family=family, g_config=g_cfg,

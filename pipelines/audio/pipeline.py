@@ -9,6 +9,11 @@ Timbre: ``seed`` (int, or one per note), ``timbre`` (a preset name or ``"seed:7"
 gives :attr:`AudioPipeline.default_timbre` (fixed: the release's ``default_timbre``, else the first preset
 name in sorted order, else seed 0). The same seed gives the same notes in every process.
 
+A seed's timbre (:meth:`AudioPipeline.latent_for_seed`): z ~ N(0, I), or — for a release that stores
+``seed_anchors`` (the instruments its bank fitted at release time) — a point on the slerp arc between two of
+those instruments, both and the position drawn from the seed: a random blend of real instruments. The anchors
+are the release's own copy, so adding presets later never changes what a seed plays.
+
 It implements the renderer's ``NoteSource`` protocol: ``synthesize(pitches, z, velocities, num_samples)``
 (tensors in, a tensor out, differentiable in ``z`` when grad is enabled).
 """
@@ -34,7 +39,8 @@ class AudioPipeline(Pipeline):
     def __init__(self, family: str, g_config: dict, generator: torch.nn.Module, layout: dict | None = None,
                  presets: dict[str, torch.Tensor] | None = None, reference: dict[str, torch.Tensor] | None = None,
                  corpus_info: dict | None = None, device: torch.device | str = "cpu", batch_size: int = 64,
-                 default_timbre: str | None = None, living: dict[str, torch.Tensor] | None = None):
+                 default_timbre: str | None = None, living: dict[str, torch.Tensor] | None = None,
+                 seed_anchors: torch.Tensor | None = None):
         self.family, self.g_config, self.layout = family, dict(g_config), layout
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval().requires_grad_(False)
@@ -51,6 +57,7 @@ class AudioPipeline(Pipeline):
         self.sample_rate = SAMPLE_RATE
         self.note_samples = NOTE_SAMPLES
         self._default_timbre = default_timbre
+        self.seed_anchors = None if seed_anchors is None else check_seed_anchors(seed_anchors, self.latent_dim)
 
     @property
     def default_timbre(self) -> str:
@@ -61,8 +68,18 @@ class AudioPipeline(Pipeline):
 
     # ------------------------------------------------------------- NoteSource protocol
     def latent_for_seed(self, seed: int) -> torch.Tensor:
-        """The timbre of an integer seed: z ~ N(0, I) from a generator seeded with it ``[latent_dim]``."""
-        return torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+        """The timbre of an integer seed ``[latent_dim]``: z ~ N(0, I) from a generator seeded with it; with
+        :attr:`seed_anchors`, the slerp at t ~ U(0, 1) between two different anchors the seed draws."""
+        generator = torch.Generator().manual_seed(int(seed))
+        if self.seed_anchors is None:
+            return torch.randn(self.latent_dim, generator=generator)
+        from creative_gan.layers import slerp
+
+        count = len(self.seed_anchors)
+        first = int(torch.randint(count, (), generator=generator))
+        second = (first + 1 + int(torch.randint(count - 1, (), generator=generator))) % count
+        t = float(torch.rand((), generator=generator))
+        return slerp(self.seed_anchors[first], self.seed_anchors[second], t)
 
     def synthesize(self, pitches, z, velocities=None, num_samples: int | None = None) -> torch.Tensor:
         """Notes ``[N, num_samples]`` float32 tensor at 16 kHz for MIDI ``pitches [N]`` and latents ``z [N, D]``.
@@ -234,13 +251,16 @@ class AudioPipeline(Pipeline):
                 "sample_rate": self.sample_rate, "note_samples": self.note_samples,
                 "pitch_min": self.pitch_range[0], "pitch_max": self.pitch_range[1],
                 "latent_dim": self.latent_dim, "use_velocity": self.has_velocity,
-                "presets": sorted(self.presets), "default_timbre": self.default_timbre, "corpus": self.corpus_info}
+                "presets": sorted(self.presets), "default_timbre": self.default_timbre, "corpus": self.corpus_info,
+                "seed_prior": "normal" if self.seed_anchors is None else "anchor-blend"}
 
     def release_tensors(self) -> dict:
         tensors = {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
         tensors.update({f"preset.{k}": v for k, v in self.presets.items()})
         tensors.update({f"reference.{k}": v for k, v in self.reference.items()})
         tensors.update({f"living.{k}": v for k, v in self.living.items()})
+        if self.seed_anchors is not None:
+            tensors["seed_anchors"] = self.seed_anchors
         return tensors
 
     @classmethod
@@ -253,7 +273,8 @@ class AudioPipeline(Pipeline):
         living = {k[len("living."):]: v for k, v in tensors.items() if k.startswith("living.")}
         return cls(config["family"], config["generator"], generator, layout=config.get("layout"),
                    presets=presets, reference=reference, corpus_info=config.get("corpus", {}), device=device,
-                   default_timbre=config.get("default_timbre"), living=living)
+                   default_timbre=config.get("default_timbre"), living=living,
+                   seed_anchors=tensors.get("seed_anchors"))
 
     def to(self, device) -> "AudioPipeline":
         self.device = torch.device(device)
@@ -266,6 +287,16 @@ def _seed_value(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
         raise UsageError(f"a seed must be a whole number >= 0, got {seed!r}")
     return int(seed)
+
+
+def check_seed_anchors(anchors, latent_dim: int) -> torch.Tensor:
+    """Seed anchors as float32 ``[K ≥ 2, latent_dim]`` with finite values; else ReleaseError (one line)."""
+    anchors = torch.as_tensor(anchors)
+    if anchors.dim() != 2 or anchors.shape[0] < 2 or anchors.shape[1] != latent_dim \
+            or not anchors.is_floating_point() or not bool(torch.isfinite(anchors).all()):
+        raise ReleaseError(f"seed_anchors must be a finite float [K >= 2, {latent_dim}] tensor, got "
+                           f"{anchors.dtype} {list(anchors.shape)}")
+    return anchors.detach().float().cpu().clone()
 
 
 PRESET_NAME_MAX = 64

@@ -91,7 +91,8 @@ PRESETS: dict[str, dict] = {
                                     use_velocity=True, velocity_mode="split", velocity_timbre="tilt"),
                   "discriminator": dict(latent_dim=64, fft_sizes=[1024], num_mels=64,
                                         channels=[16, 32, 64, 128], feature_dim=128),
-                  "mode_seeking": True, "bank": True, "default_timbre": "acoustic-grand-piano"},
+                  "mode_seeking": True, "bank": True, "default_timbre": "acoustic-grand-piano",
+                  "seed_prior": "bank"},
     },
     # GANSynth's recipe: IF-mel 2×128×1024, WGAN-GP + drift + AC pitch loss, Adam 8e-4 β (0, 0.99) — GPU
     "gansynth": {

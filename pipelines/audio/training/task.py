@@ -38,6 +38,7 @@ class AudioTask(GANTask):
     bank_options: dict = dataclasses.field(default_factory=dict)    # build_bank keywords (steps, restarts, keep)
     heldout: object = None             # a corpus of instruments kept out of training (stored for evaluation)
     instrument_ids: list = dataclasses.field(default_factory=list)   # latent index → corpus instrument id
+    seed_prior: str = "normal"         # "bank": seeds blend two of the bank's instruments (see AudioPipeline)
 
     def sample_condition(self, real, generator, device):
         """The real batch's pitch (and velocity); with instrument latents, see :meth:`_reconstruct_condition`.
@@ -118,4 +119,6 @@ class AudioTask(GANTask):
             from ..evaluate.living import living_reference_for_corpus
 
             pipe.living = living_reference_for_corpus(self.corpus, self.heldout)   # real side of the living figures
+            if self.seed_prior == "bank" and len(pipe.presets) >= 2:
+                pipe.seed_anchors = torch.stack([pipe.presets[name] for name in sorted(pipe.presets)])
         return pipe

@@ -131,3 +131,69 @@ def test_render_cli_and_bad_inputs(corpus, tmp_path, capsys):
 def test_train_without_data_is_one_line(capsys):
     assert main(["train", "audio", "--preset", "tiny"]) == 2
     assert "needs --data" in capsys.readouterr().err
+
+
+def _tiny_harmonic_pipe(anchors=None):
+    from creative_gan.pipelines.audio.networks.harmonic import HarmonicGenerator, HarmonicGeneratorConfig
+    from creative_gan.pipelines.audio.pipeline import AudioPipeline
+
+    torch.manual_seed(0)
+    config = HarmonicGeneratorConfig.tiny()
+    return AudioPipeline("harmonic", vars(config), HarmonicGenerator(config), seed_anchors=anchors)
+
+
+def test_seed_anchors_make_every_seed_a_blend_of_two_instruments(tmp_path):
+    """With ``seed_anchors`` a seed's z lies on the great-circle arc between two different anchors (its direction
+    in their plane, its norm between theirs), the same in every process and after save/load; presets added
+    later do not move it; a release without anchors keeps z ~ N(0, I)."""
+    scale = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    anchors = torch.randn(4, 64, generator=torch.Generator().manual_seed(5)) * scale
+    pipe = _tiny_harmonic_pipe(anchors)
+    assert pipe.release_config()["seed_prior"] == "anchor-blend"
+    pairs, positions = set(), []
+    for seed in range(40):
+        z = pipe.latent_for_seed(seed)
+        assert torch.equal(z, pipe.latent_for_seed(seed))
+        best = None
+        for i in range(4):
+            for j in range(i + 1, 4):
+                plane = torch.linalg.qr(torch.stack([anchors[i], anchors[j]]).T).Q          # [64, 2]
+                residual = float((z - plane @ (plane.T @ z)).norm() / z.norm())
+                if best is None or residual < best[0]:
+                    best = (residual, i, j)
+        residual, i, j = best
+        assert residual < 1e-5
+        low, high = sorted((float(anchors[i].norm()), float(anchors[j].norm())))
+        assert low - 1e-4 <= float(z.norm()) <= high + 1e-4
+        pairs.add((i, j))
+        norm_i, norm_j = float(anchors[i].norm()), float(anchors[j].norm())
+        positions.append((float(z.norm()) - norm_i) / (norm_j - norm_i))
+    assert len(pairs) == 6                                        # every pair of instruments is drawn
+    positions = np.array(positions)                               # … at positions along the whole arc
+    assert ((positions > 0.3) & (positions < 0.7)).sum() >= 5 and positions.min() < 0.2 and positions.max() > 0.8
+    before = pipe.latent_for_seed(7)
+    pipe.add_preset("mine", torch.randn(64))
+    assert torch.equal(pipe.latent_for_seed(7), before)
+    loaded = creative_gan.load(creative_gan.save(pipe, tmp_path / "m"))
+    assert torch.equal(loaded.seed_anchors, anchors) and torch.equal(loaded.latent_for_seed(7), before)
+    np.testing.assert_array_equal(loaded.generate([60], seed=7, num_samples=4000),
+                                  pipe.generate([60], z=before, num_samples=4000))
+    plain = _tiny_harmonic_pipe()
+    assert plain.release_config()["seed_prior"] == "normal"
+    assert torch.equal(plain.latent_for_seed(7), torch.randn(64, generator=torch.Generator().manual_seed(7)))
+
+
+@pytest.mark.parametrize("anchors", [torch.randn(1, 64), torch.randn(3, 16), torch.full((3, 64), float("nan")),
+                                     torch.ones(3, 64, dtype=torch.long)])
+def test_bad_seed_anchors_in_a_release_are_one_line(tmp_path, anchors):
+    from safetensors.torch import load_file, save_file
+
+    from creative_gan.errors import ReleaseError
+
+    path = creative_gan.save(_tiny_harmonic_pipe(torch.randn(3, 64)), tmp_path / "m")
+    tensors = load_file(str(path / "model.safetensors"))
+    tensors["seed_anchors"] = anchors
+    save_file(tensors, str(path / "model.safetensors"))
+    with pytest.raises(ReleaseError, match="seed_anchors") as info:
+        creative_gan.load(path)
+    assert "\n" not in str(info.value)

@@ -170,6 +170,23 @@ def test_fine_tuning_grows_the_discriminator_by_a_fine_branch(corpus, tmp_path, 
     assert not (tmp_path / "c").exists()
 
 
+def test_seed_prior_bank_stores_the_bank_as_seed_anchors(corpus, tmp_path, capsys):
+    """``model.seed_prior=bank``: the release's seeds blend the instruments its bank fitted; refused without a
+    bank or for an unknown prior (one line, nothing written)."""
+    base = ["train", "audio", "--preset", "tiny-living", "--data", str(corpus), "--steps", "2", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--set", "model.seed_prior=bank"]) == 0
+    pipe = creative_gan.load(tmp_path / "a" / "model")
+    assert torch.equal(pipe.seed_anchors, torch.stack([pipe.presets[n] for n in sorted(pipe.presets)]))
+    z = pipe.latent_for_seed(3)
+    first, second = pipe.seed_anchors
+    plane = torch.linalg.qr(torch.stack([first, second]).T).Q
+    assert float((z - plane @ (plane.T @ z)).norm()) < 1e-4 * float(z.norm())
+    for bad in (["--set", "model.seed_prior=bank", "--set", "model.bank=false"], ["--set", "model.seed_prior=wide"]):
+        assert main([*base, "--out", str(tmp_path / "b"), *bad]) == 2
+        assert "model.seed_prior must be" in capsys.readouterr().err
+        assert not (tmp_path / "b").exists()
+
+
 def test_velocity_arguments_of_a_velocity_conditioned_harmonic_model():
     from creative_gan.errors import UsageError
     from creative_gan.pipelines.audio.pipeline import AudioPipeline
