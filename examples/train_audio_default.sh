@@ -13,7 +13,8 @@ creative-gan data audio --out "$CORPUS" --pitches 24-84 --velocities 40,80,120 \
   --programs 0,4,11,12,16,21,24,27,32,33,40,42,48,52,56,60,65,71,73,75,80,81,88,89,98,99,104,105,112,114
 # four programs kept out of training (harpsichord, viola, tenor sax, recorder): the hold-out fit
 creative-gan data audio --out "$HELDOUT" --programs 6,41,66,74 --pitches 24-84 --velocities 40,80,120
-# one torch thread: on a shared 2-core machine it is faster than two
+# one torch thread: on a shared 2-core machine it is faster than two. The `living` preset releases its fitted
+# preset bank as the model's seed anchors too (model.seed_prior=bank: a seed plays a blend of two instruments)
 OMP_NUM_THREADS=1 creative-gan train audio --preset living --data "$CORPUS" --heldout "$HELDOUT" --out "$RUN" --seed 0 \
   --steps 5000
 # then the velocity-tilt prior (random timbres brighten with velocity only where the data insists): 537 steps

@@ -116,3 +116,24 @@ def test_evaluate_without_data_uses_the_stored_reference(tmp_path):
     assert metrics["pitch_accuracy"] >= 0.8 and metrics["diversity_ratio"] > 0.3
     assert metrics["real_pitch_accuracy"] > 0.9 and "real_diversity_ratio" in metrics
     assert metrics["living_presets_matched"] == 30 and metrics["decay_mismatch_db"] < 6
+
+
+def test_seeds_play_blends_of_the_shipped_instruments():
+    """audio-default stores its 30 presets as seed anchors: a seed's note (MIDI 60, velocity 80) lies closer to
+    its nearest preset's note than the note of z ~ N(0, I) from the same seed (log-mel L1, mean of 12 seeds)."""
+    from creative_gan.pipelines.audio.dsp.features import logmel_db, logmel_l1_db
+
+    pipe = creative_gan.load("audio-default")
+    names = sorted(pipe.presets)
+    assert torch.equal(pipe.seed_anchors, torch.stack([pipe.presets[n] for n in names]))
+    presets = logmel_db(pipe.generate([60] * len(names), z=pipe.seed_anchors, velocities=80, as_tensor=True))
+
+    def nearest_db(audio: torch.Tensor) -> float:
+        spectra = logmel_db(audio)
+        return float(np.mean([min(float(logmel_l1_db(spectra[i:i + 1], presets[j:j + 1])) for j in range(len(names)))
+                              for i in range(len(spectra))]))
+
+    seeds = list(range(12))
+    blended = nearest_db(pipe.generate([60] * 12, seed=seeds, velocities=80, as_tensor=True))
+    normal = torch.stack([torch.randn(pipe.latent_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
+    assert blended < 0.75 * nearest_db(pipe.generate([60] * 12, z=normal, velocities=80, as_tensor=True))
