@@ -144,6 +144,25 @@ def _train_options(plugin, args):
                          f"(choose from {', '.join(sorted(plugin.presets))})")
     values = json.loads(json.dumps(plugin.presets[preset_name]))  # deep copy of plain data
     values.setdefault("out_dir", f"runs/{plugin.name}-{preset_name}")
+    saved = Path(args.out or values["out_dir"]) / "options.json"
+    if args.resume and saved.is_file():
+        # a resumed run keeps its own options (its --set values and model options included), not the preset's;
+        # flags and --set given now change them on top
+        try:
+            values = json.loads(saved.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{saved}: unreadable run options ({exc.__class__.__name__}); "
+                             "start a new run with another --out") from None
+        if not isinstance(values, dict):
+            raise UsageError(f"{saved}: run options must be a JSON object")
+        values["out_dir"] = str(saved.parent)
+        values["progress"] = not args.no_progress       # how the run is shown is this call's choice
+        if args.preset and values.get("preset") and args.preset != values["preset"]:
+            raise UsageError(f"--preset {args.preset}: {saved.parent} was trained with preset "
+                             f"{values['preset']!r}; --resume continues it with its own options")
+        preset_name = values.get("preset") or preset_name
+    else:
+        values["preset"] = preset_name
     for flag, key in (("steps", "steps"), ("loss", "loss"), ("batch_size", "batch_size"),
                       ("seed", "seed"), ("device", "device"), ("out", "out_dir")):
         if getattr(args, flag) is not None:

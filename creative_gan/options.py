@@ -89,6 +89,7 @@ class TrainOptions:
     """Knobs of :class:`creative_gan.trainer.Trainer` (units in the names; steps count G updates)."""
 
     out_dir: str = "runs/default"
+    preset: str = ""                       # the named preset these options started from (the CLI records it)
     steps: int = 1000
     batch_size: int = 64
     seed: int = 0

@@ -174,3 +174,24 @@ def test_stop_signal_is_one_line_and_its_exit_code(capsys, monkeypatch, sig, cod
     assert main(["list"]) == code
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"creative-gan: stopped by {signal.Signals(sig).name}"]
+
+
+def test_resume_keeps_the_runs_own_options(capsys, tmp_path):
+    """``--resume`` continues with the run's saved options (its ``--set`` values, model options included), not
+    the preset's; flags and ``--set`` given with it change them on top; unreadable saved options are one line."""
+    import json
+
+    out = tmp_path / "run"
+    base = ["train", "digits", "--preset", "tiny", "--no-progress", "--out", str(out)]
+    code, _, _ = run(capsys, *base, "--steps", "2", "--set", "lr_g=0.00123", "--set", "model.latent_dim=12")
+    assert code == 0
+    code, stdout, _ = run(capsys, *base, "--resume", "--steps", "4")
+    assert code == 0 and "now at step 4" in stdout                 # latent_dim 12 again, or G would not fit
+    saved = json.loads((out / "options.json").read_text())
+    assert saved["lr_g"] == 0.00123 and saved["model"]["latent_dim"] == 12 and saved["steps"] == 4
+    code, _, _ = run(capsys, *base, "--resume", "--steps", "5", "--set", "lr_d=0.00077")
+    saved = json.loads((out / "options.json").read_text())
+    assert code == 0 and saved["lr_d"] == 0.00077 and saved["lr_g"] == 0.00123
+    (out / "options.json").write_text("{broken")
+    code, _, err = run(capsys, *base, "--resume", "--steps", "6")
+    assert_one_line_error(code, err, "unreadable run options")
