@@ -150,7 +150,13 @@ class HarmonicNoiseSynth(nn.Module):
             rows = (noise_offset.long()[:, None] + torch.arange(num_frames, device=noise_offset.device)) % table_frames
             spectrum = torch.view_as_complex(self.noise_table[rows])                           # [B, F, hop+1]
         gains = noise_magnitudes[:, :num_frames] @ self.band_to_bin                            # [B, F, hop+1]
-        frames = torch.fft.irfft(spectrum * gains, n=2 * self.hop_size, dim=-1)
+        if noise_offset is not None and not gains.requires_grad:
+            # rendering: scale the gathered table rows (a fresh copy) in place, as real pairs — no complex
+            # copy of the gains and no second spectrum (same values; a quarter of the noise's time)
+            torch.view_as_real(spectrum).mul_(gains[..., None])
+        else:
+            spectrum = spectrum * gains
+        frames = torch.fft.irfft(spectrum, n=2 * self.hop_size, dim=-1)
         return frames.mul_(self.sqrt_hann)       # in place: irfft's backward does not need its output
 
     def overlap_add(self, frames: torch.Tensor, num_samples: int) -> torch.Tensor:
