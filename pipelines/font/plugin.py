@@ -5,7 +5,7 @@
     creative-gan export font --model font-default --attr weight=0.8 --family-name Mine -o mine.otf
     creative-gan evaluate font --model font-default --json metrics.json
 
-Presets: ``cpu`` (32-px glyphs, about an hour on one CPU thread), ``gpu`` (64-px glyphs, what font-default is
+Presets: ``cpu`` (32-px glyphs, about 33 min on one CPU thread), ``gpu`` (64-px glyphs, what font-default is
 trained with), ``tiny`` (seconds; tests).
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ from .attributes import ATTRIBUTES
 _WEIGHTS = {"G/l1": 50.0, "G/char_ce": 1.0, "G/attr_mse": 10.0, "D/char_ce": 1.0, "D/attr_mse": 10.0}
 
 PRESETS: dict[str, dict] = {
-    # 32-px glyphs, FiLM generator, projection D with character and attribute heads; ~1 h on one CPU thread
+    # 32-px glyphs, FiLM generator, projection D with character and attribute heads; 6,000 steps in 33 min on one
+    # thread of a 2-core CPU (char_accuracy 0.976, export IoU 0.979 — see README)
     "cpu": {
         "steps": 6000, "batch_size": 64, "loss": "non_saturating", "lr_g": 5e-4, "lr_d": 2e-4,
         "betas_g": [0.5, 0.99], "betas_d": [0.5, 0.99], "ema_decay": 0.998, "ema_warmup_steps": 500,
