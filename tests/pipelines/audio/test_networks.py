@@ -285,7 +285,7 @@ def test_harmonic_synthesis_speed_is_reported():
 def test_fine_discriminator_branch_sees_quiet_structure_whatever_the_gain():
     """The fine branch's view: semitone bands relative to the note's own peak, 80 dB deep — a partial 60 dB
     under the fundamental shows in its band, and the view does not change with the note's gain."""
-    from creative_gan.pipelines.audio.networks.harmonic import FINE_MIDI_LOW
+    from creative_gan.pipelines.audio.networks.mel_discriminator import FINE_MIDI_LOW
     torch.manual_seed(0)
     config = MelDiscriminatorConfig.tiny(fine_fft_size=2048)
     D = MelDiscriminator(config)
